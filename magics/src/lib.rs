@@ -1,0 +1,22 @@
+//! `parlab-magics`: pure functions from a cell's text to a [`Plan`].
+//!
+//! The kernel hands every cell to [`plan`]; what comes back says what to
+//! evaluate, in which order, and how to explain failures. Nothing here does
+//! I/O, talks to evcxr or knows the Jupyter wire format, so every rule
+//! (IPython's option grammar, usage errors, code rewrites, the line
+//! instrumenter, report layouts) is unit-tested without a compiler.
+//!
+//! ```
+//! use parlab_magics::{plan, Plan, Session};
+//! let session = Session::default();
+//! assert!(matches!(plan("let x = 1;", &session), Ok(Plan::Plain(_))));
+//! ```
+
+mod getopt;
+pub mod items;
+mod timeit;
+mod lprun;
+mod plan;
+
+pub use items::ItemRegistry;
+pub use plan::{explain_compile_error, plan, Explain, Plan, Session, Step, UsageError};

@@ -1,0 +1,139 @@
+//! Set-up of the evaluation process, done once by the kernel.
+//!
+//! Three things make a cell's failures clear and recoverable:
+//! - `SIGINT` becomes a flag ([`crate::interrupt`]), so an interrupt can
+//!   stop parlab's loops without killing the process and its variables.
+//! - A panic hook replaces Rust's stderr message and backtrace with one
+//!   marker line (message, location, thread) that the kernel turns into a
+//!   Jupyter `error` in the user's own cell lines.
+//! - stdout is relayed through a pipe, so the kernel learns that a cell
+//!   ended in a panic even when no hook ran on the main thread (a rayon
+//!   worker's panic is resumed there with `resume_unwind`, which skips the
+//!   hook): evcxr's own `EVCXR_PANIC_NOTIFICATION` line is seen on the way
+//!   and announced with a `cell_panicked` marker before it.
+
+use crate::display::{emit, MARKER};
+use crate::interrupt::KeyboardInterrupt;
+use serde::Serialize;
+use std::io::Write;
+use std::sync::Once;
+
+#[derive(Serialize)]
+struct PanicMsg<'a> {
+    t: &'static str,
+    message: &'a str,
+    file: Option<&'a str>,
+    line: Option<u32>,
+    col: Option<u32>,
+    thread: &'a str,
+    interrupt: bool,
+}
+
+/// Prepares the evaluation process. Idempotent; called by the kernel's
+/// start-up cell, never by users.
+pub fn init_child() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        crate::interrupt::install();
+        std::panic::set_hook(Box::new(panic_hook));
+        relay_stdout();
+    });
+    crate::interrupt::clear();
+}
+
+fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
+    let payload = info.payload();
+    let interrupt = payload.downcast_ref::<KeyboardInterrupt>().is_some();
+    let message = if interrupt {
+        "KeyboardInterrupt".to_owned()
+    } else if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    };
+    let thread = std::thread::current();
+    let location = info.location();
+    emit(&PanicMsg {
+        t: "panic",
+        message: &message,
+        file: location.map(|l| l.file()),
+        line: location.map(|l| l.line()),
+        col: location.map(|l| l.column()),
+        thread: thread.name().unwrap_or("<unnamed>"),
+        interrupt,
+    });
+}
+
+const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
+
+fn relay_stdout() {
+    // SAFETY: plain POSIX fd juggling on fds this process owns; on any
+    // failure we leave stdout as it was.
+    unsafe {
+        let real = libc::dup(1);
+        if real < 0 {
+            return;
+        }
+        let mut fds = [0 as libc::c_int; 2];
+        if libc::pipe(fds.as_mut_ptr()) != 0 {
+            libc::close(real);
+            return;
+        }
+        let _ = std::io::stdout().flush();
+        if libc::dup2(fds[1], 1) < 0 {
+            libc::close(real);
+            libc::close(fds[0]);
+            libc::close(fds[1]);
+            return;
+        }
+        libc::close(fds[1]);
+        let read_fd = fds[0];
+        std::thread::Builder::new()
+            .name("parlab-stdout".into())
+            .spawn(move || forward(read_fd, real))
+            .expect("spawn stdout relay");
+    }
+}
+
+fn forward(read_fd: libc::c_int, real_fd: libc::c_int) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut at_line_start = true;
+    let announce = format!("{MARKER}{{\"t\":\"cell_panicked\"}}\n");
+    loop {
+        // SAFETY: reading into a buffer we own.
+        let n = unsafe { libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 && std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+            continue;
+        }
+        if n <= 0 {
+            return;
+        }
+        let chunk = &buf[..n as usize];
+        let mut out = Vec::with_capacity(chunk.len() + announce.len());
+        for piece in chunk.split_inclusive(|&b| b == b'\n') {
+            let line = piece.strip_suffix(b"\n").unwrap_or(piece);
+            if at_line_start && line == PANIC_NOTIFICATION && piece.ends_with(b"\n") {
+                out.extend_from_slice(announce.as_bytes());
+            }
+            out.extend_from_slice(piece);
+            at_line_start = piece.ends_with(b"\n");
+        }
+        write_all(real_fd, &out);
+    }
+}
+
+fn write_all(fd: libc::c_int, mut data: &[u8]) {
+    while !data.is_empty() {
+        // SAFETY: writing from a slice we own.
+        let n = unsafe { libc::write(fd, data.as_ptr().cast(), data.len()) };
+        if n < 0 {
+            if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                continue;
+            }
+            return;
+        }
+        data = &data[n as usize..];
+    }
+}

@@ -1,0 +1,37 @@
+//! `parlab`: the crate every parlab notebook cell links against.
+//!
+//! It holds what runs *inside* the evaluation process: the timing harness
+//! behind `%timeit`, the line-profile recorder behind `%lprun`, the
+//! `multiprocessing.Pool`-like helpers on rayon, rich display and the
+//! cooperative interrupt flag. It knows nothing about Jupyter messages or
+//! magic syntax: the kernel and the `parlab-magics` crate own those, and
+//! talk to this crate only through generated calls into [`__private`] and
+//! through one-line markers on stdout (see [`display`]).
+//!
+//! ```
+//! use parlab::prelude::*;
+//! let squares = Pool::new(2).map(|x: u64| x * x, 1..=4);
+//! assert_eq!(squares, vec![1, 4, 9, 16]);
+//! ```
+
+pub mod display;
+pub mod interrupt;
+mod child;
+mod timeit;
+mod lprof;
+mod pool;
+
+pub use display::{display, DisplayHandle, MimeBundle};
+pub use interrupt::KeyboardInterrupt;
+
+/// `use parlab::prelude::*;` brings in what a course notebook uses.
+pub mod prelude {
+    pub use crate::display::{display, DisplayHandle, MimeBundle};
+}
+
+/// Not public API: the entry points that kernel-generated code calls, by
+/// absolute path (`::parlab::__private::…`) so user code cannot shadow them.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::child::init_child;
+}
