@@ -1,5 +1,225 @@
-//! Items (functions, types, impls) that cells define, with their source.
+//! Items (functions, types, impls, modules) that cells defined, with their
+//! exact source text.
+//!
+//! `%lprun -f NAME` must re-define `NAME` with a probe per line, and later
+//! put the original back. evcxr re-emits every named item into each later
+//! cell's crate, so evaluating a new `fn distance` replaces the old one for
+//! every caller; the registry only has to remember *which text* to
+//! evaluate. It never evaluates anything itself.
+//!
+//! Only items at the top level of a cell (and inside top-level `mod`s) are
+//! recorded: that is all evcxr keeps between cells.
+//!
+//! ```
+//! use parlab_magics::ItemRegistry;
+//! let mut items = ItemRegistry::default();
+//! items.record_cell(1, "fn f() -> u32 {\n    1\n}\nstruct P;\nimpl P { fn m(&self) {} }\nf();");
+//! assert_eq!(items.function_names(), ["P::m", "f"]);
+//! ```
 
-/// The source of every item the notebook's cells defined so far.
+pub(crate) mod record;
+
+use crate::lprun::instrument;
+
+/// The source of every item the notebook's cells defined so far, in
+/// definition order. A later definition of the same name replaces the
+/// earlier one (see [`RecordedItem::key`]).
 #[derive(Debug, Default, Clone)]
-pub struct ItemRegistry {}
+pub struct ItemRegistry {
+    /// Recorded items, oldest first.
+    pub items: Vec<RecordedItem>,
+}
+
+/// One top-level item of a cell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedItem {
+    /// The item's name (`distance`, `Point`, `geo`); for impl blocks the
+    /// self type's last path segment (`Point` for `impl<T> geo::Point<T>`).
+    pub name: String,
+    /// What kind of item it is.
+    pub kind: ItemKind,
+    /// The execution count of the cell that defined it.
+    pub cell: u32,
+    /// 1-based line within the cell where `source` starts.
+    pub first_line: u32,
+    /// The exact slice of the cell, attributes and doc comments included.
+    pub source: String,
+    /// The functions inside that `%lprun -f` can profile: the item itself
+    /// for a `fn`, the methods of an impl block, the functions of a module
+    /// (recursively).
+    pub functions: Vec<FnSite>,
+}
+
+/// The kind of a [`RecordedItem`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemKind {
+    /// `fn`.
+    Fn,
+    /// `struct`, `enum` or `union`: a type that impl blocks attach to.
+    Type,
+    /// `trait`.
+    Trait,
+    /// `impl Type` (`trait_` = None) or `impl Trait for Type`.
+    Impl {
+        /// The trait's path as written (`Display`, `fmt::Display`), if any.
+        trait_: Option<String>,
+        /// Names of the methods the block defines.
+        methods: Vec<String>,
+    },
+    /// `mod name { … }`.
+    Mod,
+    /// `const`, `static`, `type`, `use`, macros and the rest: recorded so
+    /// the registry mirrors the notebook, never profiled.
+    Other,
+}
+
+/// A profilable function inside a recorded item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FnSite {
+    /// The name `%lprun -f` accepts: `foo`, `Type::method`, `module::foo`.
+    pub path: String,
+    /// The path from the enclosing item to the function: `[]` for a
+    /// top-level fn, `["method"]` in an impl, `["inner", "foo"]` in a mod.
+    pub inner_path: Vec<String>,
+    /// 1-based cell line of the signature (where line_profiler's
+    /// `Function: NAME at line L` points).
+    pub first_line: u32,
+    /// The cell's lines from `first_line` to the closing brace, verbatim:
+    /// the report's `Line Contents`.
+    pub lines: Vec<String>,
+}
+
+impl RecordedItem {
+    /// Items with equal keys replace each other: values (`fn`) and types
+    /// live in different namespaces, as in Rust; an impl block is keyed by
+    /// its trait and self type, so a later `impl Display for P` replaces the
+    /// earlier one. Inherent impls (`impl P`) of one type get the same key
+    /// only when they share a method name (two inherent impls defining
+    /// different methods are both valid Rust and both kept).
+    pub fn key(&self) -> String {
+        match &self.kind {
+            ItemKind::Fn | ItemKind::Other => format!("value {}", self.name),
+            ItemKind::Type | ItemKind::Trait | ItemKind::Mod => format!("type {}", self.name),
+            ItemKind::Impl { trait_: Some(t), .. } => format!("impl {t} for {}", self.name),
+            ItemKind::Impl { trait_: None, .. } => format!("impl {}", self.name),
+        }
+    }
+
+    fn replaces(&self, older: &RecordedItem) -> bool {
+        if self.key() != older.key() {
+            return false;
+        }
+        match (&self.kind, &older.kind) {
+            (ItemKind::Impl { trait_: None, methods: a }, ItemKind::Impl { methods: b, .. }) => a.iter().any(|m| b.contains(m)),
+            _ => true,
+        }
+    }
+}
+
+/// Why `%lprun -f NAME` cannot profile `NAME`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LookupError {
+    /// No recorded function has that path.
+    #[error("`{name}` is not defined in this notebook; profilable functions: {}", list(available))]
+    NotDefined {
+        /// The name the user asked for.
+        name: String,
+        /// What [`ItemRegistry::function_names`] offers instead.
+        available: Vec<String>,
+    },
+    /// The function exists but cannot carry probes.
+    #[error("cannot profile `{name}`: {reason}")]
+    Unsupported {
+        /// The function's path.
+        name: String,
+        /// Why (a `const fn`, an `async fn`, …).
+        reason: String,
+    },
+}
+
+fn list(names: &[String]) -> String {
+    if names.is_empty() { "(none yet)".to_owned() } else { names.join(", ") }
+}
+
+/// What the kernel evaluates to profile one function, and to undo it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redefinition {
+    /// The function's `%lprun` name.
+    pub path: String,
+    /// Cell, line and verbatim lines of the function, for the report.
+    pub cell: u32,
+    /// See [`FnSite::first_line`].
+    pub first_line: u32,
+    /// See [`FnSite::lines`].
+    pub lines: Vec<String>,
+    /// Items to evaluate so every caller reaches the probed version: the
+    /// function, or for a method its type plus all of the type's impl
+    /// blocks, or the whole enclosing module.
+    pub instrumented: String,
+    /// The original text of the same items, evaluated afterwards.
+    pub original: String,
+}
+
+impl ItemRegistry {
+    /// Records the items of a cell that ran successfully. Lines starting
+    /// with `:` (evcxr commands) or `%` (magics) are blanked first, so line
+    /// numbers stay the cell's. Cells syn cannot parse are ignored.
+    pub fn record_cell(&mut self, execution_count: u32, code: &str) {
+        for item in record::parse_cell(execution_count, code) {
+            self.items.retain(|old| !item.replaces(old));
+            self.items.push(item);
+        }
+    }
+
+    /// Every name `%lprun -f` accepts, sorted.
+    pub fn function_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.items.iter().flat_map(|i| i.functions.iter().map(|f| f.path.clone())).collect();
+        names.sort();
+        names.dedup();
+        names
+    }
+
+    /// The newest recorded function called `path`, with its item.
+    pub fn function(&self, path: &str) -> Option<(&RecordedItem, &FnSite)> {
+        self.items.iter().rev().find_map(|item| item.functions.iter().find(|f| f.path == path).map(|f| (item, f)))
+    }
+
+    /// The source that re-defines `path` with line probes reporting as
+    /// function number `fn_id` of a profiling session, and the source that
+    /// restores it.
+    pub fn redefinition(&self, path: &str, fn_id: u32) -> Result<Redefinition, LookupError> {
+        let Some((item, site)) = self.function(path) else {
+            return Err(LookupError::NotDefined { name: path.to_owned(), available: self.function_names() });
+        };
+        let probed = instrument::instrument_item(item, site, fn_id)
+            .map_err(|reason| LookupError::Unsupported { name: path.to_owned(), reason })?;
+        // A method is re-emitted with its type and every impl block of the
+        // type, so the redefinition is self-contained whichever way the
+        // kernel keys impl blocks.
+        let group: Vec<&RecordedItem> = match item.kind {
+            ItemKind::Impl { .. } => self
+                .items
+                .iter()
+                .filter(|i| i.name == item.name && matches!(i.kind, ItemKind::Type | ItemKind::Impl { .. }))
+                .collect(),
+            _ => vec![item],
+        };
+        let mut instrumented = String::new();
+        let mut original = String::new();
+        for i in group {
+            let text = if std::ptr::eq(i, item) { probed.as_str() } else { i.source.as_str() };
+            instrumented.push_str(text);
+            instrumented.push('\n');
+            original.push_str(&i.source);
+            original.push('\n');
+        }
+        Ok(Redefinition {
+            path: path.to_owned(),
+            cell: item.cell,
+            first_line: site.first_line,
+            lines: site.lines.clone(),
+            instrumented,
+            original,
+        })
+    }
+}

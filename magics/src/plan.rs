@@ -83,14 +83,107 @@ impl UsageError {
 /// Turns a cell into a plan. Cells without magics come back as
 /// [`Plan::Plain`] unchanged.
 pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
-    let _ = session;
-    Ok(Plan::Plain(cell.to_owned()))
+    if let Some(rest) = cell.trim_start().strip_prefix("%%") {
+        let (first, body) = rest.split_once('\n').unwrap_or((rest, ""));
+        let (name, args) = split_name(first);
+        return match name {
+            "timeit" | "time" => crate::timeit::plan_cell_magic(name, args, body, session),
+            _ => Err(UsageError::new(format!("Cell magic `%%{name}` not found."))),
+        };
+    }
+    let lines: Vec<&str> = cell.lines().collect();
+    let magic_lines: Vec<(usize, LineMagic<'_>)> = lines
+        .iter()
+        .enumerate()
+        .filter_map(|(i, line)| LineMagic::parse(line).map(|m| (i, m)))
+        .collect();
+    if magic_lines.is_empty() {
+        return Ok(Plan::Plain(cell.to_owned()));
+    }
+    if let Some((i, m)) = magic_lines.iter().find(|(_, m)| matches!(m.name, "lprun" | "load_ext")) {
+        return crate::lprun::plan_line_magic(m.name, m.args, &lines, *i, session);
+    }
+    let mut out = String::with_capacity(cell.len() * 2);
+    let mut explain = Explain::None;
+    let mut next = magic_lines.iter().peekable();
+    for (i, line) in lines.iter().enumerate() {
+        match next.peek() {
+            Some((j, m)) if *j == i => {
+                let code = match m.name {
+                    "timeit" | "time" => crate::timeit::rewrite_line_magic(m.name, m.args, m.binding, session)?,
+                    other => return Err(UsageError::new(format!("Line magic function `%{other}` not found."))),
+                };
+                explain = Explain::TimedStatement;
+                // Keep the line structure: the rewrite is one line, so rustc's
+                // line numbers still point into the user's cell.
+                out.push_str(m.indent);
+                out.push_str(&code.replace('\n', " "));
+                next.next();
+            }
+            _ => out.push_str(line),
+        }
+        out.push('\n');
+    }
+    Ok(Plan::Steps(vec![Step { code: out, always: false, explain }]))
+}
+
+/// A `%name args` line, possibly bound: `let r = %timeit -o stmt;`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct LineMagic<'a> {
+    /// Leading white space, kept in the rewrite.
+    pub(crate) indent: &'a str,
+    /// `let r =` (trimmed) when the magic's value is bound, else "".
+    pub(crate) binding: &'a str,
+    pub(crate) name: &'a str,
+    /// Everything after the name, trimmed; a trailing `;` is the user's.
+    pub(crate) args: &'a str,
+}
+
+impl<'a> LineMagic<'a> {
+    pub(crate) fn parse(line: &'a str) -> Option<Self> {
+        let body = line.trim_start();
+        let indent = &line[..line.len() - body.len()];
+        let (binding, magic) = if let Some(pos) = body.find('%') {
+            let before = body[..pos].trim_end();
+            if before.is_empty() {
+                ("", &body[pos..])
+            } else if before.starts_with("let ") && before.ends_with('=') && !before.ends_with("==") {
+                (before, &body[pos..])
+            } else {
+                return None;
+            }
+        } else {
+            return None;
+        };
+        let rest = magic.strip_prefix('%')?;
+        if rest.starts_with('%') {
+            return None;
+        }
+        let (name, args) = split_name(rest);
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return None;
+        }
+        if !binding.is_empty() && !matches!(name, "timeit" | "time" | "lprun") {
+            return None;
+        }
+        Some(LineMagic { indent, binding, name, args })
+    }
+}
+
+fn split_name(s: &str) -> (&str, &str) {
+    let s = s.trim_end_matches('\r');
+    match s.find(|c: char| c.is_whitespace()) {
+        Some(i) => (&s[..i], s[i..].trim()),
+        None => (s, ""),
+    }
 }
 
 /// A plain-language replacement for a compile error of a generated step,
 /// when one applies. `code` is rustc's error code (`E0507`), `message` its
 /// message.
 pub fn explain_compile_error(explain: Explain, code: Option<&str>, message: &str) -> Option<String> {
-    let _ = (explain, code, message);
-    None
+    match explain {
+        Explain::TimedStatement => crate::timeit::explain::moved_variable(code, message),
+        Explain::None | Explain::Internal => None,
+    }
 }

@@ -23,10 +23,15 @@ mod pool;
 
 pub use display::{display, DisplayHandle, MimeBundle};
 pub use interrupt::KeyboardInterrupt;
+pub use pool::{
+    scaling, with_threads, AsyncResult, Imap, ImapUnordered, Pool, ProcessImap, ProcessPool,
+    ProcessPoolError, Scaling, ScalingPoint, Starmap,
+};
 
 /// `use parlab::prelude::*;` brings in what a course notebook uses.
 pub mod prelude {
     pub use crate::display::{display, DisplayHandle, MimeBundle};
+    pub use crate::pool::{scaling, with_threads, Pool, ProcessPool, Scaling};
 }
 
 /// Not public API: the entry points that kernel-generated code calls, by

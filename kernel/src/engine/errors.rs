@@ -1,0 +1,202 @@
+//! Turning evcxr's failures into one Jupyter `error` each, in the user's
+//! own cell lines: compile errors as annotated source, panics as a short
+//! IPython-style traceback (never evcxr's frames), a dead process with the
+//! variables it took with it.
+
+use super::relay::PanicEvent;
+use crate::interpreter::Outcome;
+
+const RED: &str = "\x1b[0;31m";
+const GREEN: &str = "\x1b[0;32m";
+const RESET: &str = "\x1b[0m";
+
+fn rule(ename: &str) -> Vec<String> {
+    vec![
+        format!("{RED}{}{RESET}", "-".repeat(75)),
+        format!("{RED}{ename:<42}{RESET}Traceback (most recent call last)"),
+    ]
+}
+
+/// Where a line of the generated `lib.rs` came from: (cell, 1-based line).
+/// evcxr copies user statements and items verbatim, so the line's text is
+/// looked up in the cells, newest first. Generic lines (`}`) are not
+/// located.
+pub(crate) fn locate(lib_line: &str, cells: &[(u32, String)]) -> Option<(u32, usize)> {
+    let needle = lib_line.trim();
+    if needle.len() < 3 || needle.chars().all(|c| "{}();,".contains(c)) {
+        return None;
+    }
+    cells.iter().rev().find_map(|(n, code)| {
+        code.lines().position(|l| l.trim() == needle).map(|i| (*n, i + 1))
+    })
+}
+
+/// Source excerpt with an arrow at `line`, IPython's layout.
+pub(crate) fn excerpt(code: &str, line: usize) -> String {
+    let lines: Vec<&str> = code.lines().collect();
+    let lo = line.saturating_sub(3).max(1);
+    let hi = (line + 2).min(lines.len());
+    let mut s = String::new();
+    for n in lo..=hi {
+        let text = lines.get(n - 1).copied().unwrap_or("");
+        if n == line {
+            s.push_str(&format!("{GREEN}----> {n:<2}{RESET} {text}\n"));
+        } else {
+            s.push_str(&format!("      {n:<2} {text}\n"));
+        }
+    }
+    s.trim_end().to_owned()
+}
+
+/// The error for a cell that panicked. `lib_rs` is the source evcxr
+/// compiled; `cells` the notebook's cells so far.
+pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[(u32, String)]) -> Outcome {
+    // The panic that ended the cell: the main thread's if there was one
+    // (a worker's panic resumed there skips the hook), else the first.
+    let ev = events
+        .iter()
+        .rev()
+        .find(|e| e.thread == "main")
+        .or_else(|| events.first())
+        .cloned()
+        .unwrap_or(PanicEvent {
+            message: "the cell panicked".into(),
+            file: None,
+            line: None,
+            thread: "main".into(),
+            interrupt: false,
+        });
+    if ev.interrupt || events.iter().any(|e| e.interrupt) {
+        return interrupted(None);
+    }
+    let mut tb = rule("panic");
+    let origin = ev.file.as_deref().filter(|f| f.ends_with("src/lib.rs")).zip(ev.line);
+    let located = origin.and_then(|(_, line)| {
+        let text = lib_rs.lines().nth(line as usize - 1)?;
+        locate(text, cells)
+    });
+    match located {
+        Some((cell, line)) => {
+            let code = &cells.iter().find(|(n, _)| *n == cell).expect("located cell").1;
+            tb.push(format!("Cell {GREEN}In[{cell}]{RESET}, line {line}"));
+            tb.push(excerpt(code, line));
+        }
+        None => {
+            if let (Some(file), Some(line)) = (&ev.file, ev.line) {
+                if !file.ends_with("src/lib.rs") {
+                    tb.push(format!("at {file}:{line}"));
+                }
+            }
+        }
+    }
+    let thread = if ev.thread == "main" { String::new() } else { format!(" (in thread '{}')", ev.thread) };
+    tb.push(String::new());
+    tb.push(format!("{RED}panic{RESET}: {}{thread}", ev.message));
+    Outcome::Error { ename: "panic".into(), evalue: ev.message, traceback: tb }
+}
+
+/// `KeyboardInterrupt`, optionally noting what a restart cost.
+pub(crate) fn interrupted(lost: Option<&[String]>) -> Outcome {
+    let mut tb = rule("KeyboardInterrupt");
+    let evalue = match lost {
+        None => String::new(),
+        Some(lost) => format!(
+            "the cell did not stop within {:.1} s, so the evaluation process was restarted; {}",
+            super::child::GRACE.as_secs_f64(),
+            lost_sentence(lost)
+        ),
+    };
+    tb.push(format!("{RED}KeyboardInterrupt{RESET}: {evalue}"));
+    Outcome::Error { ename: "KeyboardInterrupt".into(), evalue, traceback: tb }
+}
+
+fn lost_sentence(lost: &[String]) -> String {
+    if lost.is_empty() {
+        "no variables were lost".into()
+    } else {
+        format!("variables lost: {}", lost.join(", "))
+    }
+}
+
+/// The evaluation process died (abort, segfault, `process::exit`).
+pub(crate) fn process_died(detail: &str, lost: &[String]) -> Outcome {
+    let evalue = format!(
+        "the evaluation process died ({}); a new one was started, {}",
+        detail.trim(),
+        lost_sentence(lost)
+    );
+    let mut tb = rule("ProcessDied");
+    tb.push(format!("{RED}ProcessDied{RESET}: {evalue}"));
+    Outcome::Error { ename: "ProcessDied".into(), evalue, traceback: tb }
+}
+
+/// rustc's errors, drawn over the user's cell.
+pub(crate) fn compile_outcome(errors: &[evcxr::CompilationError], source: &str, count: u32) -> Outcome {
+    let name = format!("In[{count}]");
+    let mut tb = Vec::new();
+    for e in errors {
+        let mut rendered = None;
+        if e.is_from_user_code() {
+            if let Some(report) = e.build_report(name.clone(), source.to_owned(), evcxr::Theme::Light) {
+                let mut buf = Vec::new();
+                if report.write(ariadne::sources([(name.clone(), source)]), &mut buf).is_ok() {
+                    rendered = Some(String::from_utf8_lossy(&buf).into_owned());
+                }
+            }
+        }
+        let text = rendered.unwrap_or_else(|| {
+            let code = e.code().map(|c| format!("[{c}]")).unwrap_or_default();
+            let mut s = format!("{RED}error{code}{RESET}: {}", e.message());
+            for h in e.help() {
+                s.push_str(&format!("\nhelp: {h}"));
+            }
+            s
+        });
+        tb.push(text);
+    }
+    let evalue = errors.first().map(|e| e.message()).unwrap_or_default();
+    Outcome::Error { ename: "CompileError".into(), evalue, traceback: tb }
+}
+
+/// A one-line error (UsageError, evcxr messages), IPython's shape.
+pub(crate) fn simple(ename: &str, evalue: impl Into<String>) -> Outcome {
+    let evalue = evalue.into();
+    Outcome::Error {
+        traceback: vec![format!("{RED}{ename}{RESET}: {evalue}")],
+        ename: ename.into(),
+        evalue,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locate_finds_newest_cell_and_skips_braces() {
+        let cells = vec![(1, "fn f() {\n    panic!(\"x\");\n}".to_owned()), (2, "let v = vec![1];\nv[3];".to_owned())];
+        assert_eq!(locate("    v[3];", &cells), Some((2, 2)));
+        assert_eq!(locate("        panic!(\"x\");", &cells), Some((1, 2)));
+        assert_eq!(locate("}", &cells), None);
+    }
+
+    #[test]
+    fn panic_traceback_points_at_the_cell_line() {
+        let cells = vec![(4, "let v = vec![1, 2, 3];\nlet x = v[10];".to_owned())];
+        let lib = "fn generated() {\nlet x = v[10];\n}";
+        let ev = PanicEvent {
+            message: "index out of bounds".into(),
+            file: Some("src/lib.rs".into()),
+            line: Some(2),
+            thread: "main".into(),
+            interrupt: false,
+        };
+        let Outcome::Error { ename, evalue, traceback } = panic_outcome(&[ev], lib, &cells) else { panic!() };
+        assert_eq!(ename, "panic");
+        assert_eq!(evalue, "index out of bounds");
+        let joined = traceback.join("\n");
+        assert!(joined.contains("In[4]"), "{joined}");
+        assert!(joined.contains("----> 2"), "{joined}");
+        assert!(!joined.contains("evcxr"), "{joined}");
+    }
+}

@@ -1,0 +1,243 @@
+//! The evcxr-backed [`Interpreter`]: one `CommandContext`, one evaluation
+//! process, and the magics planned by `parlab-magics`.
+//!
+//! A cell goes: `magics::plan` → (usage error | evcxr evaluation of each
+//! step) → relay flush → outcome. The runtime crate `parlab` is added to
+//! the session as a dylib dependency at start (`:allow_static_linking 0`,
+//! so its process-wide state exists once), and `init_child` prepares the
+//! process (interrupt flag, panic hook, stdout relay) — again after every
+//! restart of the process.
+
+mod child;
+mod errors;
+mod relay;
+mod slot;
+
+pub(crate) use child::ChildControl;
+
+use crate::interpreter::{byte_to_char, char_to_byte, Completions, Interpreter, Outcome, Output};
+use evcxr::{CommandContext, EvalCallbacks};
+use parlab_magics::{Explain, Plan};
+use relay::Relay;
+use serde_json::{Map, Value};
+use std::sync::Arc;
+
+const INIT: &str = "::parlab::__private::init_child();";
+
+pub(crate) struct EvcxrInterpreter {
+    ctx: CommandContext,
+    relay: Relay,
+    control: Arc<ChildControl>,
+    session: parlab_magics::Session,
+    /// Code evaluated so far, by execution count (to place panics).
+    cells: Vec<(u32, String)>,
+    pid: Option<i32>,
+    parlab_ready: bool,
+    _slot: Option<slot::Slot>,
+}
+
+fn runtime_dir() -> std::path::PathBuf {
+    let dir = std::env::var_os("PARLAB_RUNTIME_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtime"));
+    dir.canonicalize().unwrap_or(dir)
+}
+
+impl EvcxrInterpreter {
+    pub(crate) fn new(control: Arc<ChildControl>) -> anyhow::Result<Self> {
+        let slot = slot::acquire();
+        // SAFETY: set before any other thread of ours reads the environment
+        // (the engine thread is the only one touching it).
+        unsafe {
+            if let Some(s) = &slot {
+                std::env::set_var("EVCXR_TMPDIR", &s.dir);
+            }
+            if std::env::var_os("EVCXR_CONFIG_DIR").is_none() {
+                std::env::set_var("EVCXR_CONFIG_DIR", slot::cache_root().join("evcxr-config"));
+            }
+        }
+        let (ctx, outputs) = CommandContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+        let relay = Relay::start(outputs.stdout, outputs.stderr);
+        control.attach(ctx.process_handle());
+        let mut me = EvcxrInterpreter {
+            ctx,
+            relay,
+            control,
+            session: Default::default(),
+            cells: Vec::new(),
+            pid: None,
+            parlab_ready: false,
+            _slot: slot,
+        };
+        let dep = format!(":allow_static_linking 0\n:dep parlab = {{ path = {:?} }}", runtime_dir().display().to_string());
+        if let Err(e) = me.ctx.execute(&dep) {
+            crate::server::log(format!("could not add the parlab runtime: {e}"));
+        }
+        me.init_child();
+        Ok(me)
+    }
+
+    fn init_child(&mut self) {
+        match self.ctx.execute(INIT) {
+            Ok(_) => self.parlab_ready = true,
+            Err(e) => {
+                self.parlab_ready = false;
+                crate::server::log(format!("runtime set-up failed: {e}"));
+            }
+        }
+        self.pid = self.control.pid();
+        let _ = self.relay.finish();
+    }
+
+    /// Evaluates one piece of code as a cell and explains how it went.
+    fn run(&mut self, code: &str, count: u32, explain: Explain, out: &Arc<dyn Output>) -> Outcome {
+        if code.lines().any(|l| l.trim() == ":quit") {
+            return errors::simple(
+                "UsageError",
+                ":quit would end the kernel's evaluation process; use the notebook's Restart Kernel instead",
+            );
+        }
+        let vars_before: Vec<String> = self.ctx.variables_and_types().map(|(n, _)| n.to_owned()).collect();
+        self.relay.begin(out.clone());
+        self.control.begin();
+        let reader = |req: evcxr::InputRequest| out.input(&req.prompt, req.is_password).unwrap_or_default();
+        let result = self.ctx.execute_with_callbacks(code, &mut EvalCallbacks { input_reader: &reader });
+        let was_interrupted = self.control.end();
+        let events = self.relay.finish();
+        self.cells.push((count, code.to_owned()));
+        let outcome = match result {
+            Ok(outputs) => {
+                let main_panic = events.panics.iter().any(|p| p.thread == "main");
+                if events.cell_panicked || (!self.parlab_ready && main_panic) {
+                    let lib = self.ctx.last_source().unwrap_or_default();
+                    errors::panic_outcome(&events.panics, &lib, &self.cells)
+                } else {
+                    if was_interrupted {
+                        // The cell ended by itself; drop the pending flag so the
+                        // next cell's loops do not stop at once.
+                        let _ = self.ctx.execute("::parlab::interrupt::clear();");
+                        let _ = self.relay.finish();
+                    }
+                    Outcome::Ok { result: mime_map(outputs.content_by_mime_type) }
+                }
+            }
+            Err(evcxr::Error::CompilationErrors(errs)) => {
+                let explained = errs.iter().find_map(|e| parlab_magics::explain_compile_error(explain, e.code(), &e.message()));
+                match explained {
+                    Some(msg) => errors::simple("UsageError", msg),
+                    None => errors::compile_outcome(&errs, code, count),
+                }
+            }
+            Err(evcxr::Error::SubprocessTerminated(detail)) => {
+                if was_interrupted {
+                    errors::interrupted(Some(&vars_before))
+                } else {
+                    errors::process_died(&detail, &vars_before)
+                }
+            }
+            Err(other) => errors::simple("Error", other.to_string()),
+        };
+        if self.control.pid() != self.pid {
+            // evcxr started a new process (crash, kill, `:restart`, `:clear`).
+            self.init_child();
+        }
+        outcome
+    }
+}
+
+fn mime_map(content: std::collections::HashMap<String, String>) -> Option<Map<String, Value>> {
+    if content.is_empty() {
+        return None;
+    }
+    let mut map = Map::new();
+    for (mime, text) in content {
+        let value = if mime.contains("json") {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        } else {
+            Value::String(text)
+        };
+        map.insert(mime, value);
+    }
+    if !map.contains_key("text/plain") {
+        map.insert("text/plain".into(), Value::String(String::new()));
+    }
+    Some(map)
+}
+
+impl Interpreter for EvcxrInterpreter {
+    fn execute(&mut self, code: &str, count: u32, _silent: bool, out: Arc<dyn Output>) -> Outcome {
+        self.session.execution_count = count;
+        self.session.cell_started_unix_ns = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let plan = match parlab_magics::plan(code, &self.session) {
+            Ok(plan) => plan,
+            Err(usage) => return errors::simple("UsageError", usage.message),
+        };
+        let outcome = match plan {
+            Plan::Nothing => Outcome::Ok { result: None },
+            Plan::Plain(code) => self.run(&code, count, Explain::None, &out),
+            Plan::Steps(steps) => {
+                let mut first_error = None;
+                let mut last = Outcome::Ok { result: None };
+                for step in steps {
+                    if first_error.is_some() && !step.always {
+                        continue;
+                    }
+                    let o = self.run(&step.code, count, step.explain, &out);
+                    match o {
+                        Outcome::Error { .. } if first_error.is_none() => first_error = Some(o),
+                        Outcome::Error { .. } => {}
+                        ok => {
+                            if !step.always {
+                                last = ok;
+                            }
+                        }
+                    }
+                }
+                first_error.unwrap_or(last)
+            }
+        };
+        if matches!(outcome, Outcome::Ok { .. }) {
+            self.session.items.record_cell(count, code);
+        }
+        outcome
+    }
+
+    fn complete(&mut self, code: &str, cursor: usize) -> Completions {
+        let pos = char_to_byte(code, cursor);
+        let Ok(c) = self.ctx.completions(code, pos) else { return Completions::default() };
+        let mut matches: Vec<String> = Vec::new();
+        for item in c.completions {
+            // rust-analyzer offers snippets (`foo($0)`); Jupyter wants names.
+            let name: String = item.code.split(['(', '$', '<', ' ', '!']).next().unwrap_or("").to_owned();
+            let name = if item.code.contains('!') && !name.is_empty() { format!("{name}!") } else { name };
+            if !name.is_empty() && !matches.contains(&name) {
+                matches.push(name);
+            }
+        }
+        Completions {
+            matches,
+            cursor_start: byte_to_char(code, c.start_offset),
+            cursor_end: byte_to_char(code, c.end_offset),
+        }
+    }
+
+    fn inspect(&mut self, code: &str, cursor: usize) -> Option<Map<String, Value>> {
+        let pos = char_to_byte(code, cursor);
+        let (plain, html) = self.ctx.hover_at(code, pos).ok()?;
+        if plain == "No documentation found" || plain.trim().is_empty() {
+            return None;
+        }
+        let mut map = Map::new();
+        map.insert("text/plain".into(), Value::String(plain));
+        map.insert("text/html".into(), Value::String(html));
+        Some(map)
+    }
+
+    fn shutdown(&mut self) {
+        use crate::interpreter::Interrupter;
+        self.control.terminate();
+    }
+}

@@ -1,0 +1,208 @@
+//! Instrumenter snapshots, plan shapes, usage errors, and the fixture the
+//! runtime's hits test and benchmark run.
+
+use crate::items::ItemRegistry;
+use crate::plan::{plan, Plan, Session};
+
+fn registry(cell: &str) -> ItemRegistry {
+    let mut items = ItemRegistry::default();
+    items.record_cell(1, cell);
+    items
+}
+
+/// The instrumented redefinition of `name`; every rewrite must parse.
+fn check(cell: &str, name: &str) -> String {
+    let r = registry(cell).redefinition(name, 0).unwrap();
+    syn::parse_file(&r.instrumented).unwrap_or_else(|e| panic!("{e}\n{}", r.instrumented));
+    r.instrumented
+}
+
+#[test]
+fn for_loops_fire_the_header_per_check() {
+    insta::assert_snapshot!(check("fn f(v: &[u32]) -> u32 {\n    let mut s = 0;\n    for x in v {\n        s += x;\n    }\n    s\n}", "f"));
+}
+
+#[test]
+fn while_and_while_let() {
+    insta::assert_snapshot!(check(
+        "fn f(mut n: u32, mut v: Vec<u32>) {\n    while n > 0 && n != 7 {\n        n -= 1;\n        if n == 3 { continue; }\n    }\n    while let Some(x) = v.pop() {\n        drop(x);\n    }\n}",
+        "f"
+    ));
+}
+
+#[test]
+fn loop_break_and_labels() {
+    insta::assert_snapshot!(check(
+        "fn f() -> u32 {\n    let mut i = 0;\n    'outer: loop {\n        i += 1;\n        for j in 0..i {\n            if j == 5 { break 'outer; }\n        }\n    }\n    i\n}",
+        "f"
+    ));
+}
+
+#[test]
+fn if_else_if_chains() {
+    insta::assert_snapshot!(check(
+        "fn sign(x: i32) -> i32 {\n    if x < 0 {\n        -1\n    } else if x == 0 {\n        0\n    } else if let 1..=9 = x {\n        1\n    } else {\n        2\n    }\n}",
+        "sign"
+    ));
+}
+
+#[test]
+fn early_return_question_mark_and_match() {
+    insta::assert_snapshot!(check(
+        "fn parse(s: &str) -> Result<u32, std::num::ParseIntError> {\n    if s.is_empty() {\n        return Ok(0);\n    }\n    let n: u32 = s.trim().parse()?;\n    let r = match n {\n        0 => 1,\n        1 | 2 => {\n            n * 2\n        }\n        _ =>\n            n,\n    };\n    Ok(r)\n}",
+        "parse"
+    ));
+}
+
+#[test]
+fn closures_get_their_own_frame() {
+    insta::assert_snapshot!(check(
+        "fn f(v: &[f64]) -> Vec<f64> {\n    let scale = 2.0;\n    let short = v.iter().map(|x| x * scale).sum::<f64>();\n    v.iter()\n        .map(move |x| {\n            let y = x * scale;\n            y + short\n        })\n        .collect()\n}",
+        "f"
+    ));
+}
+
+#[test]
+fn methods_reemit_the_type_and_all_its_impls() {
+    let cell = "#[derive(Debug)]\nstruct P {\n    x: f64,\n}\nimpl P {\n    fn norm(&self) -> f64 {\n        self.x.abs()\n    }\n}\nimpl std::fmt::Display for P {\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {\n        write!(f, \"{}\", self.x)\n    }\n}";
+    let r = registry(cell).redefinition("P::norm", 0).unwrap();
+    syn::parse_file(&r.instrumented).unwrap();
+    assert_eq!(r.first_line, 6);
+    assert_eq!(r.original, format!("{cell}\n"));
+    insta::assert_snapshot!(r.instrumented);
+}
+
+#[test]
+fn generic_recursive_and_module_functions() {
+    let cell = "mod m {\n    pub fn total<T: Copy + Into<f64>>(v: &[T]) -> f64 {\n        let mut s = 0.0;\n        for x in v { s += (*x).into(); }\n        s\n    }\n}\nfn fib(n: u64) -> u64 {\n    if n < 2 {\n        return n;\n    }\n    fib(n - 1) + fib(n - 2)\n}";
+    insta::assert_snapshot!(format!("{}\n{}", check(cell, "m::total"), check(cell, "fib")));
+}
+
+#[test]
+fn const_and_async_fns_are_refused() {
+    let items = registry("const fn c() -> u32 { 1 }\nasync fn a() {}");
+    assert_eq!(items.redefinition("c", 0).unwrap_err().to_string(), "cannot profile `c`: a `const fn` cannot call the profiler");
+    assert_eq!(items.redefinition("a", 0).unwrap_err().to_string(), "cannot profile `a`: `async fn` is not supported by %lprun");
+}
+
+fn session(cell: &str) -> Session {
+    Session { execution_count: 2, items: registry(cell), ..Session::default() }
+}
+
+fn steps(cell: &str, s: &Session) -> String {
+    match plan(cell, s).unwrap() {
+        Plan::Steps(steps) => steps
+            .iter()
+            .map(|s| format!("--- always: {}, explain: {:?}\n{}", s.always, s.explain, s.code.trim_end()))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn plan_for_the_seed_cell() {
+    let s = session("fn distance() -> f64 {\n    let mut d = 0.0;\n    for k in 0..10 {\n        d += k as f64;\n    }\n    d\n}");
+    insta::assert_snapshot!(steps("%lprun -f distance distance()", &s));
+}
+
+#[test]
+fn plan_with_binding_options_and_surrounding_lines() {
+    let s = session("fn f() {}\nmod m { pub fn g() {} pub fn h() {} }");
+    insta::assert_snapshot!(steps("let n = 3;\nlet p = %lprun -r -z -u 1e-6 -T out.txt -f f -m m f();\nprintln!(\"{}\", p.total_time());", &s));
+}
+
+#[test]
+fn usage_errors() {
+    let s = session("fn distance() {}\nstruct P;\nimpl P { fn m(&self) {} }");
+    let err = |cell: &str| plan(cell, &s).unwrap_err().message;
+    insta::assert_snapshot!([
+        err("%lprun -f foo foo()"),
+        err("%lprun -f distance -m geo distance()"),
+        err("%lprun -q -f distance distance()"),
+        err("for i in 0..3 {\n    %lprun -f distance distance()\n}"),
+        err("%lprun -f distance distance()\n%timeit distance()"),
+        err("%load_ext autoreload"),
+    ]
+    .join("\n"));
+    assert_eq!(plan("%load_ext line_profiler", &s), Ok(Plan::Nothing));
+    assert_eq!(plan("%load_ext line_profiler\nlet x = 1;", &s), Ok(Plan::Plain("let x = 1;".into())));
+}
+
+#[test]
+fn registry_records_and_replaces() {
+    let mut items = ItemRegistry::default();
+    items.record_cell(1, ":dep rayon = \"1\"\nfn a() {}\nfn b() -> u8 {\n    1\n}\nlet x = 1;\nstruct T;\nimpl T { fn m(&self) {} }");
+    items.record_cell(2, "%timeit a()\nfn b() -> u8 {\n    2\n}\nimpl T { fn m(&self) {} fn n(&self) {} }\nimpl Clone for T { fn clone(&self) -> T { T } }");
+    items.record_cell(3, "fn broken( {");
+    assert_eq!(items.function_names(), ["T::clone", "T::m", "T::n", "a", "b"]);
+    let (item, site) = items.function("b").unwrap();
+    assert_eq!((item.cell, item.first_line, site.first_line), (2, 2, 2));
+    assert_eq!(item.source, "fn b() -> u8 {\n    2\n}");
+    assert_eq!(site.lines, ["fn b() -> u8 {", "    2", "}"]);
+    assert_eq!(items.function("a").unwrap().0.first_line, 2);
+}
+
+/// The Rust port of the seed's `distance()` and a recursive `fib`, as one
+/// notebook cell. The runtime's hits test and the benchmark run the
+/// instrumenter's output for it (the checked-in fixture).
+const FIXTURE_CELL: &str = "fn distance() -> Vec<Vec<f64>> {
+    let x = random_matrix(100, 100);
+    let mut dist = vec![vec![0.0; 100]; 100];
+
+    let m = x.len();
+    let n = x[0].len();
+    for i in 0..m {
+        for j in 0..m {
+            let mut d = 0.0;
+            for k in 0..n {
+                let tmp = x[i][k] - x[j][k];
+                d += tmp * tmp;
+            }
+            dist[i][j] = f64::sqrt(d);
+        }
+    }
+    dist
+}
+
+fn fib(n: u64) -> u64 {
+    if n < 2 {
+        return n;
+    }
+    fib(n - 1) + fib(n - 2)
+}";
+
+fn fixture_text() -> String {
+    let items = registry(FIXTURE_CELL);
+    let mut out = String::from(
+        "// @generated by `cargo test -p parlab-magics fixture` (UPDATE_FIXTURES=1 rewrites it).\n\
+         // The instrumenter's output for a Rust port of the seed's distance() and a\n\
+         // recursive fib, plus the originals in `plain`; the includer defines\n\
+         // `random_matrix(rows, cols) -> Vec<Vec<f64>>`.\n\n",
+    );
+    for (id, name) in ["distance", "fib"].iter().enumerate() {
+        let r = items.redefinition(name, id as u32).unwrap();
+        out += &format!("pub const {}_FIRST_LINE: u32 = {};\n", name.to_uppercase(), r.first_line);
+        out += &format!("pub const {}_LINES: &[&str] = &{:#?};\n\n", name.to_uppercase(), r.lines);
+        out += &r.instrumented;
+        out += "\n";
+    }
+    out += "pub mod plain {\n    use super::random_matrix;\n\n";
+    for line in FIXTURE_CELL.lines() {
+        out += &if line.is_empty() { "\n".to_owned() } else { format!("    {}\n", line.replace("fn ", "pub fn ")) };
+    }
+    out += "}\n";
+    out
+}
+
+#[test]
+fn fixture_matches_instrumenter() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../runtime/tests/fixtures/lprun_distance.rs");
+    let expected = fixture_text();
+    syn::parse_file(&expected).unwrap();
+    if std::env::var_os("UPDATE_FIXTURES").is_some() {
+        std::fs::write(path, &expected).unwrap();
+    }
+    let actual = std::fs::read_to_string(path).unwrap_or_default();
+    assert!(actual == expected, "{path} is stale; rerun with UPDATE_FIXTURES=1");
+}

@@ -1,0 +1,150 @@
+//! The code a timing magic becomes.
+//!
+//! Everything is wrapped in a block `{ … }` so evcxr persists no new
+//! names, and the timed code sits in a closure so notebook variables are
+//! used by reference and are all still there afterwards. The runtime is
+//! reached only through `::parlab::__private::…` (absolute paths, so user
+//! code cannot shadow them). Shape of `%timeit STMT`:
+//!
+//! ```text
+//! { ::parlab::__private::timeit(OPTIONS, |__parlab_run: ::parlab::__private::Run| -> ::std::time::Duration {
+//!     SETUP;                                   // once per call: untimed
+//!     let __parlab_t = __parlab_run.start();
+//!     for __parlab_k in __parlab_run.chunks() { // interrupt check between chunks
+//!         for _ in 0..__parlab_k { ::std::hint::black_box({ STMT }); }
+//!     }
+//!     __parlab_t.elapsed()
+//! }); }
+//! ```
+//!
+//! The per-iteration cost is the inner `for` and the `black_box`, which is
+//! what criterion and divan pay too. Cell forms keep the body on the cell's
+//! own lines (the header shares the `%%` line), so rustc's line numbers
+//! still point at the user's code.
+
+use super::grammar::{Clock, TimeArgs, TimeitArgs, DEFAULT_PRECISION, DEFAULT_REPEAT};
+
+const P: &str = "::parlab::__private";
+
+/// `TimeitOptions { non-default fields, ..DEFAULT }`.
+fn options(a: &TimeitArgs<'_>, started_ns: u128) -> String {
+    let mut fields = Vec::new();
+    if a.loops != 0 {
+        fields.push(format!("loops: {}", a.loops));
+    }
+    if a.repeat != DEFAULT_REPEAT {
+        fields.push(format!("repeat: {}", a.repeat));
+    }
+    if a.precision != DEFAULT_PRECISION {
+        fields.push(format!("precision: {}", a.precision));
+    }
+    if a.quiet {
+        fields.push("quiet: true".to_owned());
+    }
+    if a.clock == Clock::Cpu {
+        fields.push(format!("clock: {P}::Clock::Cpu"));
+    }
+    if started_ns != 0 {
+        fields.push(format!("cell_started_unix_ns: {started_ns}"));
+    }
+    fields.push(format!("..{P}::TimeitOptions::DEFAULT"));
+    format!("{P}::TimeitOptions {{ {} }}", fields.join(", "))
+}
+
+/// The timing call: `timeit(opts, |run| { SETUP TIMED })` where `timed`
+/// is laid out by the caller (one line or the cell's lines).
+fn timeit_call(a: &TimeitArgs<'_>, started_ns: u128, setup: &str, timed_open: &str, body: &str) -> String {
+    format!(
+        "{P}::timeit({}, |__parlab_run: {P}::Run| -> ::std::time::Duration {{ {setup}{timed_open}{body}{close}",
+        options(a, started_ns),
+        close = " }); } } __parlab_t.elapsed() })",
+    )
+}
+
+const TIMED_OPEN: &str =
+    "let __parlab_t = __parlab_run.start(); for __parlab_k in __parlab_run.chunks() { for _ in 0..__parlab_k { ::std::hint::black_box({ ";
+
+/// Wraps the value of a magic: bound (`let r = VALUE;`), returned as the
+/// block's value, or discarded.
+fn finish(value_expr: String, returns: bool, binding: &str, semicolon: bool) -> String {
+    match (binding.is_empty(), returns) {
+        (false, true) => format!("{binding} {{ {value_expr} }};"),
+        (false, false) => format!("{binding} {{ {value_expr}; }};"),
+        (true, true) => format!("{{ {value_expr} }}{}", if semicolon { ";" } else { "" }),
+        (true, false) => format!("{{ {value_expr}; }}{}", if semicolon { ";" } else { "" }),
+    }
+}
+
+/// `%timeit [opts] STMT` on one line.
+pub(crate) fn timeit_line(a: &TimeitArgs<'_>, stmt: &str, semicolon: bool, binding: &str, started_ns: u128) -> String {
+    let call = timeit_call(a, started_ns, "", TIMED_OPEN, stmt);
+    match &a.var {
+        Some(var) => format!("let {var} = {{ {call} }};"),
+        None => finish(call, a.output, binding, semicolon),
+    }
+}
+
+/// `%%timeit [opts] [SETUP]` + body: line 1 holds the header and setup,
+/// the body keeps its own lines.
+pub(crate) fn timeit_cell(a: &TimeitArgs<'_>, setup: &str, body: &str, started_ns: u128) -> String {
+    let setup = if setup.is_empty() || setup.ends_with(';') { setup.to_owned() } else { format!("{setup};") };
+    let call = timeit_call(a, started_ns, &format!("{setup}\n"), TIMED_OPEN, &format!("{body}\n"));
+    match &a.var {
+        Some(var) => format!("let {var} = {{ {call} }};"),
+        None if a.output => format!("{{ {call} }}"),
+        None => format!("{{ {call}; }}"),
+    }
+}
+
+/// `time_cell(..)` guard around code whose value is the block's value.
+fn timed_once(t: &TimeArgs<'_>, code: &str, started_ns: u128) -> String {
+    let guard = format!("let __parlab_g = {P}::time_cell({started_ns});");
+    if t.no_raise {
+        format!("{guard} {P}::no_raise(|| {{ {code} ; }}); ::std::mem::drop(__parlab_g);")
+    } else {
+        format!("{guard} let __parlab_v = {{ {code} }}; ::std::mem::drop(__parlab_g); __parlab_v")
+    }
+}
+
+/// `%time STMT` on one line. `let PAT = EXPR` keeps its binding (as
+/// IPython's `%time x = f()` does).
+pub(crate) fn time_line(t: &TimeArgs<'_>, stmt: &str, semicolon: bool, binding: &str, started_ns: u128) -> String {
+    if binding.is_empty() && !t.no_raise {
+        if let Some((pattern, expr)) = split_let(stmt) {
+            return format!("{pattern} = {{ {} }};", timed_once(t, expr, started_ns));
+        }
+    }
+    let block = timed_once(t, stmt, started_ns);
+    if !binding.is_empty() {
+        format!("{binding} {{ {block} }};")
+    } else {
+        format!("{{ {block} }}{}", if semicolon { ";" } else { "" })
+    }
+}
+
+/// `%%time` + body: the times print after the body's own output, and the
+/// body's last expression is the cell's value.
+pub(crate) fn time_cell(t: &TimeArgs<'_>, body: &str, started_ns: u128) -> String {
+    let guard = format!("let __parlab_g = {P}::time_cell({started_ns});");
+    if t.no_raise {
+        format!("{{ {guard} {P}::no_raise(|| {{\n{body}\n; }}); ::std::mem::drop(__parlab_g); }}")
+    } else {
+        format!("{{ {guard} let __parlab_v = {{\n{body}\n}}; ::std::mem::drop(__parlab_g); __parlab_v }}")
+    }
+}
+
+/// `let PAT = EXPR` (one statement, no `else`) as (`let PAT`, `EXPR`).
+fn split_let(stmt: &str) -> Option<(&str, &str)> {
+    if !stmt.starts_with("let") || stmt.contains('\n') {
+        return None;
+    }
+    let parsed: syn::Stmt = syn::parse_str(&format!("{stmt};")).ok()?;
+    let syn::Stmt::Local(local) = parsed else { return None };
+    let init = local.init.as_ref()?;
+    if init.diverge.is_some() {
+        return None;
+    }
+    let col = init.eq_token.span.start().column;
+    let (byte, _) = stmt.char_indices().nth(col)?;
+    Some((stmt[..byte].trim_end(), stmt[byte + 1..].trim()))
+}

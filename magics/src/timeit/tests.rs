@@ -1,0 +1,154 @@
+//! Snapshots of the generated code (each must parse as a Rust block) and
+//! of the usage errors, through the crate's public entry point [`plan`].
+
+use crate::plan::{plan, Explain, Plan, Session};
+
+const STARTED: u128 = 1_700_000_000_123_456_789;
+
+fn session() -> Session {
+    Session { execution_count: 3, cell_started_unix_ns: STARTED, ..Session::default() }
+}
+
+/// The generated code of a cell (checked to parse), or `UsageError: …`.
+fn check(cell: &str) -> String {
+    match plan(cell, &session()) {
+        Ok(Plan::Steps(steps)) => {
+            assert_eq!(steps.len(), 1);
+            let code = &steps[0].code;
+            if let Err(e) = syn::parse_str::<syn::Block>(&format!("{{{code}}}")) {
+                panic!("generated code does not parse: {e}\n{code}");
+            }
+            code.clone()
+        }
+        Ok(other) => format!("{other:?}"),
+        Err(e) => format!("UsageError: {e}"),
+    }
+}
+
+#[test]
+fn line_timeit_with_loops() {
+    insta::assert_snapshot!(check("%timeit -n 10 v.iter().sum::<u64>()"));
+}
+
+#[test]
+fn line_timeit_all_options_and_trailing_semicolon() {
+    insta::assert_snapshot!(check("%timeit -n1000 -r 3 -p 4 -c -q v.sort(); // comment"));
+}
+
+#[test]
+fn line_timeit_bound_with_o() {
+    insta::assert_snapshot!(check("let v = vec![3u64, 1, 2];\nlet r = %timeit -o v.len();\nr.best"));
+}
+
+#[test]
+fn line_timeit_o_as_cell_value() {
+    insta::assert_snapshot!(check("%timeit -o v.len()"));
+}
+
+#[test]
+fn line_timeit_v_binds() {
+    insta::assert_snapshot!(check("%timeit -v res v.len();"));
+}
+
+#[test]
+fn line_timeit_indented_in_a_block() {
+    insta::assert_snapshot!(check("for n in [10, 100] {\n    %timeit -n 5 (0..n).sum::<u64>();\n}"));
+}
+
+#[test]
+fn cell_timeit_with_setup() {
+    insta::assert_snapshot!(check("%%timeit let mut w = v.clone();\nw.sort();"));
+}
+
+#[test]
+fn cell_timeit_setup_without_semicolon_and_multiline_body() {
+    insta::assert_snapshot!(check("%%timeit -r2 -o let mut w = v.clone() // fresh copy\nw.sort();\nw.dedup();\nw.len() // last"));
+}
+
+#[test]
+fn cell_timeit_empty_setup() {
+    insta::assert_snapshot!(check("%%timeit\nv.iter().sum::<u64>()"));
+}
+
+#[test]
+fn line_time_value() {
+    insta::assert_snapshot!(check("%time expensive()"));
+}
+
+#[test]
+fn line_time_let_keeps_binding() {
+    insta::assert_snapshot!(check("%time let x: Vec<u64> = (0..10).collect();\nx.len()"));
+}
+
+#[test]
+fn line_time_bound() {
+    insta::assert_snapshot!(check("let y = %time f(1);"));
+}
+
+#[test]
+fn line_time_no_raise() {
+    insta::assert_snapshot!(check("%time --no-raise-error f(1);"));
+}
+
+#[test]
+fn cell_time() {
+    insta::assert_snapshot!(check("%%time\nlet s: u64 = (0..1000).sum();\ns"));
+}
+
+#[test]
+fn cell_time_statement_on_magic_line() {
+    insta::assert_snapshot!(check("%%time f(2)"));
+}
+
+#[test]
+fn usage_errors() {
+    let cells = [
+        "%timeit -x 1",
+        "%timeit -n",
+        "%timeit -n abc f()",
+        "%timeit -r 0 f()",
+        "%timeit -p 99 f()",
+        "%%timeit -z\nf()",
+        "%%time f()\ng()",
+        "%time",
+        "%time   ;",
+        "let r = %timeit -v q f();",
+    ];
+    let report: Vec<String> = cells.iter().map(|c| format!("{c:?}\n    {}", check(c))).collect();
+    insta::assert_snapshot!(report.join("\n"));
+}
+
+#[test]
+fn empty_timeit_line_does_nothing() {
+    let Ok(Plan::Steps(steps)) = plan("%timeit\nlet a = 1;", &session()) else { panic!() };
+    assert_eq!(steps[0].code, "\nlet a = 1;\n");
+    let Ok(Plan::Steps(steps)) = plan("%timeit -q ;", &session()) else { panic!() };
+    assert_eq!(steps[0].code.trim(), "");
+}
+
+#[test]
+fn explain_kinds() {
+    let Ok(Plan::Steps(s)) = plan("%%timeit\nf()", &session()) else { panic!() };
+    assert_eq!(s[0].explain, Explain::TimedStatement);
+    let Ok(Plan::Steps(s)) = plan("%%time\nf()", &session()) else { panic!() };
+    assert_eq!(s[0].explain, Explain::None);
+}
+
+#[test]
+fn cell_body_keeps_its_line_numbers() {
+    let cell = "%%timeit let mut w = v.clone();\nw.sort();\nlet z = 1;\nz";
+    let Ok(Plan::Steps(s)) = plan(cell, &session()) else { panic!() };
+    let lines: Vec<&str> = s[0].code.lines().collect();
+    assert!(lines[1].ends_with("w.sort();"));
+    assert_eq!(lines[2], "let z = 1;");
+    assert_eq!(lines[3], "z");
+}
+
+#[test]
+fn explain_compile_error_for_timed_statements() {
+    use crate::plan::explain_compile_error;
+    let msg = "cannot move out of `v`, a captured variable in an `FnMut` closure";
+    let s = explain_compile_error(Explain::TimedStatement, Some("E0507"), msg).unwrap();
+    assert!(s.starts_with("the timed statement moves `v`, so it cannot be repeated"));
+    assert_eq!(explain_compile_error(Explain::None, Some("E0507"), msg), None);
+}

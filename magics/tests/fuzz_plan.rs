@@ -1,0 +1,71 @@
+//! Fuzzes [`plan`]: whatever a user types, planning never panics; it
+//! returns a plan or a `UsageError`. Inputs are biased towards the timing
+//! magics' grammar (options, values, `--`, `;`, comments, odd Unicode).
+
+use parlab_magics::{plan, Session};
+use proptest::prelude::*;
+
+fn fragment() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("%timeit".to_owned()),
+        Just("%%timeit".to_owned()),
+        Just("%time".to_owned()),
+        Just("%%time".to_owned()),
+        Just("let r = %timeit".to_owned()),
+        Just("-n".to_owned()),
+        Just("-r0".to_owned()),
+        Just("-qo".to_owned()),
+        Just("-v".to_owned()),
+        Just("--".to_owned()),
+        Just("--no-raise-error".to_owned()),
+        Just("-".to_owned()),
+        Just(";".to_owned()),
+        Just("//".to_owned()),
+        Just("\"".to_owned()),
+        Just("{".to_owned()),
+        Just("}".to_owned()),
+        Just("let".to_owned()),
+        Just("=".to_owned()),
+        Just("\n".to_owned()),
+        Just("\r\n".to_owned()),
+        Just(" ".to_owned()),
+        Just("\t".to_owned()),
+        Just("é".to_owned()),
+        Just("μ".to_owned()),
+        "[0-9]{1,22}",
+        "[a-z_]{1,6}",
+        any::<char>().prop_map(String::from),
+    ]
+}
+
+fn cell() -> impl Strategy<Value = String> {
+    prop::collection::vec(fragment(), 0..16).prop_map(|parts| parts.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plan_never_panics(cell in cell()) {
+        let _ = plan(&cell, &Session::default());
+    }
+
+    #[test]
+    fn plan_never_panics_on_arbitrary_text(cell in "\\PC{0,80}") {
+        let _ = plan(&cell, &Session::default());
+    }
+
+    #[test]
+    fn accepted_timeit_lines_generate_parseable_code(
+        opts in prop::collection::vec(prop_oneof![
+            Just("-n 3"), Just("-n0"), Just("-r 2"), Just("-p 4"), Just("-q"), Just("-o"), Just("-c"), Just("-t"), Just("-v res")
+        ], 0..4),
+        stmt in prop_oneof![Just("v.len()"), Just("f(1);"), Just("a + b // sum"), Just("let x = 1; x * 2")],
+    ) {
+        let cell = format!("%timeit {} {stmt}", opts.join(" "));
+        if let Ok(parlab_magics::Plan::Steps(steps)) = plan(&cell, &Session::default()) {
+            let code = &steps[0].code;
+            prop_assert!(syn::parse_str::<syn::Block>(&format!("{{{code}}}")).is_ok(), "{}", code);
+        }
+    }
+}

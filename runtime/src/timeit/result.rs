@@ -1,0 +1,196 @@
+//! [`TimeitResult`]: what `%timeit -o` returns, with IPython's fields and
+//! report lines. The harness fills it; text and HTML rendering read it.
+
+use super::format::{format_time, plural, thousands};
+use crate::display::MimeBundle;
+use serde::{Deserialize, Serialize};
+
+/// The measurements of one `%timeit` run (times in seconds).
+///
+/// ```
+/// use parlab::TimeitResult;
+/// let r = TimeitResult::new(1000, vec![0.002, 0.003], 0.0, 3);
+/// assert_eq!(r.best, 2e-6);
+/// assert_eq!(r.average(), 2.5e-6);
+/// assert_eq!(r.to_string(), "2.5 μs ± 500 ns per loop (mean ± std. dev. of 2 runs, 1,000 loops each)");
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimeitResult {
+    /// Loops per repeat.
+    pub loops: u64,
+    /// Number of repeats.
+    pub repeat: u32,
+    /// Fastest repeat, per loop.
+    pub best: f64,
+    /// Slowest repeat, per loop.
+    pub worst: f64,
+    /// Total time of each repeat (all its loops).
+    pub all_runs: Vec<f64>,
+    /// Time from the cell's arrival to the start of the run (compiling it).
+    pub compile_time: f64,
+    /// Significant digits in reports (`-p`).
+    #[serde(default = "default_precision")]
+    pub precision: usize,
+}
+
+fn default_precision() -> usize {
+    3
+}
+
+impl TimeitResult {
+    /// Builds a result from the total seconds of each repeat.
+    pub fn new(loops: u64, all_runs: Vec<f64>, compile_time: f64, precision: usize) -> Self {
+        let per = |x: f64| x / loops.max(1) as f64;
+        let best = all_runs.iter().copied().fold(f64::INFINITY, f64::min);
+        let worst = all_runs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        TimeitResult {
+            loops,
+            repeat: all_runs.len() as u32,
+            best: if all_runs.is_empty() { 0.0 } else { per(best) },
+            worst: if all_runs.is_empty() { 0.0 } else { per(worst) },
+            all_runs,
+            compile_time,
+            precision,
+        }
+    }
+
+    /// Seconds per loop, one value per repeat.
+    pub fn timings(&self) -> Vec<f64> {
+        self.all_runs.iter().map(|r| r / self.loops.max(1) as f64).collect()
+    }
+
+    /// Mean seconds per loop over the repeats.
+    pub fn average(&self) -> f64 {
+        let t = self.timings();
+        if t.is_empty() {
+            0.0
+        } else {
+            t.iter().sum::<f64>() / t.len() as f64
+        }
+    }
+
+    /// Population standard deviation of the per-loop times (0 for one run).
+    pub fn stdev(&self) -> f64 {
+        let t = self.timings();
+        if t.is_empty() {
+            return 0.0;
+        }
+        let mean = self.average();
+        (t.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / t.len() as f64).sqrt()
+    }
+
+    /// IPython's caching warning, when the slowest run took over 4× the
+    /// fastest.
+    pub fn warning(&self) -> Option<String> {
+        (self.worst > 4.0 * self.best && self.best > 0.0 && self.worst > 1e-6).then(|| {
+            format!(
+                "The slowest run took {:.2} times longer than the fastest. \
+                 This could mean that an intermediate result is being cached.",
+                self.worst / self.best
+            )
+        })
+    }
+
+    /// `Compiler time: 0.42 s` when compiling took over 0.1 s.
+    pub fn compiler_line(&self) -> Option<String> {
+        (self.compile_time > 0.1).then(|| format!("Compiler time: {:.2} s", self.compile_time))
+    }
+
+    /// The report `%timeit` prints: warning, summary, compiler line.
+    pub fn report(&self) -> MimeBundle {
+        let lines: Vec<String> = self.warning().into_iter().chain([self.to_string()]).chain(self.compiler_line()).collect();
+        let mut html = String::from("<div class=\"parlab-timeit\">");
+        if let Some(w) = self.warning() {
+            html.push_str(&format!("<div style=\"color:#a15c00\">⚠ {w}</div>"));
+        }
+        html.push_str(&format!("<div>{}</div>", self.summary_html()));
+        if let Some(c) = self.compiler_line() {
+            html.push_str(&format!("<div style=\"color:#666\">{c}</div>"));
+        }
+        html.push_str("</div>");
+        MimeBundle::text(lines.join("\n")).with_html(html)
+    }
+
+    fn summary_html(&self) -> String {
+        format!(
+            "<b>{}</b> ± {} per loop <span style=\"color:#666\">(mean ± std. dev. of {} run{}, {} loop{} each)</span>",
+            format_time(self.average(), self.precision),
+            format_time(self.stdev(), self.precision),
+            self.repeat,
+            plural(u64::from(self.repeat)),
+            thousands(self.loops),
+            plural(self.loops),
+        )
+    }
+
+    /// Shows the result as a cell's value (`Out[n]`), as IPython's
+    /// `<TimeitResult : …>`. evcxr calls this for the last expression.
+    pub fn evcxr_display(&self) {
+        MimeBundle::text(format!("<TimeitResult : {self}>"))
+            .with_html(format!("<code>&lt;TimeitResult&gt;</code> {}", self.summary_html()))
+            .evcxr_display();
+    }
+}
+
+impl std::fmt::Display for TimeitResult {
+    /// `12 ns ± 3.38 ns per loop (mean ± std. dev. of 7 runs, 100,000,000 loops each)`
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} ± {} per loop (mean ± std. dev. of {} run{}, {} loop{} each)",
+            format_time(self.average(), self.precision),
+            format_time(self.stdev(), self.precision),
+            self.repeat,
+            plural(u64::from(self.repeat)),
+            thousands(self.loops),
+            plural(self.loops),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_lines() {
+        let r = TimeitResult::new(1, vec![864e-9], 0.0, 3);
+        assert_eq!(r.to_string(), "864 ns ± 0 ns per loop (mean ± std. dev. of 1 run, 1 loop each)");
+        let r = TimeitResult::new(100_000_000, vec![1.2, 1.2, 1.2], 0.0, 3);
+        assert_eq!(r.to_string(), "12 ns ± 0 ns per loop (mean ± std. dev. of 3 runs, 100,000,000 loops each)");
+    }
+
+    #[test]
+    fn statistics_are_per_loop_and_population() {
+        let r = TimeitResult::new(10, vec![1.0, 2.0, 3.0, 4.0], 0.0, 3);
+        assert_eq!(r.timings(), vec![0.1, 0.2, 0.3, 0.4]);
+        assert_eq!((r.best, r.worst, r.repeat), (0.1, 0.4, 4));
+        assert!((r.average() - 0.25).abs() < 1e-12);
+        assert!((r.stdev() - 0.0125f64.sqrt()).abs() < 1e-12);
+    }
+
+    #[test]
+    fn warning_and_compiler_lines() {
+        let r = TimeitResult::new(1, vec![1e-3, 5e-3], 0.42, 3);
+        assert_eq!(
+            r.warning().as_deref(),
+            Some("The slowest run took 5.00 times longer than the fastest. This could mean that an intermediate result is being cached.")
+        );
+        assert_eq!(r.compiler_line().as_deref(), Some("Compiler time: 0.42 s"));
+        let text = r.report().get("text/plain").unwrap().to_owned();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 3);
+        assert!(lines[0].starts_with("The slowest run took"));
+        assert!(lines[1].contains("per loop"));
+        // Below the 1 µs floor: no warning, however large the ratio.
+        assert_eq!(TimeitResult::new(1, vec![1e-9, 9e-7], 0.0, 3).warning(), None);
+        assert_eq!(TimeitResult::new(1, vec![1e-3], 0.1, 3).compiler_line(), None);
+    }
+
+    #[test]
+    fn serde_round_trip() {
+        let r = TimeitResult::new(100, vec![0.2, 0.25], 0.0, 4);
+        let json = serde_json::to_string(&r).unwrap();
+        assert_eq!(serde_json::from_str::<TimeitResult>(&json).unwrap(), r);
+    }
+}
