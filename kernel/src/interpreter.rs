@@ -26,6 +26,8 @@ pub trait Output: Send + Sync {
     /// Asks the user for a line; `None` when the client does not allow
     /// stdin or did not answer.
     fn input(&self, prompt: &str, password: bool) -> Option<String>;
+    /// `clear_output`.
+    fn clear(&self, wait: bool);
 }
 
 /// Completion matches in code-point offsets.

@@ -71,6 +71,10 @@ impl Output for IopubOutput {
         self.publish(kind, content);
     }
 
+    fn clear(&self, wait: bool) {
+        self.publish("clear_output", json!({"wait": wait}));
+    }
+
     fn input(&self, prompt: &str, password: bool) -> Option<String> {
         if !self.allow_stdin {
             return None;
@@ -295,7 +299,7 @@ impl Kernel {
             let handled = self.handle(msg, "shell").await;
             self.finish(&mut socket, &handled, "shell").await;
             if handled.failed == Some(true) {
-                self.abort_queued(&mut socket).await;
+                self.abort_queued(&mut socket, chrono::Utc::now()).await;
             }
         }
     }
@@ -327,14 +331,22 @@ impl Kernel {
         }
     }
 
-    /// After a failed cell, answers the execute requests already queued as
-    /// aborted (what `stop_on_error` asks for); others are served.
-    async fn abort_queued(&self, socket: &mut zeromq::RouterSocket) {
+    /// After a failed cell, answers the execute requests that were queued
+    /// before the failure as aborted (what `stop_on_error` asks for);
+    /// anything sent after it, and other requests, are served. "Queued"
+    /// is read from the request's header date, so a client that waits for
+    /// the error reply and then sends its next cell is not aborted.
+    async fn abort_queued(&self, socket: &mut zeromq::RouterSocket, failed_at: chrono::DateTime<chrono::Utc>) {
         loop {
-            let next = tokio::time::timeout(Duration::from_millis(20), socket.recv()).await;
+            let next = tokio::time::timeout(Duration::from_millis(10), socket.recv()).await;
             let Ok(Ok(frames)) = next else { return };
             let Ok(msg) = decode(frames.into_vec(), &self.session.signer) else { continue };
-            let handled = if msg.msg_type() == "execute_request" {
+            let sent = msg.header["date"]
+                .as_str()
+                .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+                .map(|d| d.with_timezone(&chrono::Utc));
+            let queued = sent.is_none_or(|d| d <= failed_at);
+            let handled = if msg.msg_type() == "execute_request" && queued {
                 self.abort(&msg)
             } else {
                 self.handle(msg, "shell").await

@@ -52,11 +52,6 @@ impl Message {
     pub fn msg_type(&self) -> &str {
         self.header["msg_type"].as_str().unwrap_or("")
     }
-
-    /// `header.session`.
-    pub fn session(&self) -> &str {
-        self.header["session"].as_str().unwrap_or("")
-    }
 }
 
 /// Signs with HMAC-SHA256, or not at all when the key is empty (allowed by

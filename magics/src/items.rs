@@ -141,20 +141,28 @@ fn list(names: &[String]) -> String {
     if names.is_empty() { "(none yet)".to_owned() } else { names.join(", ") }
 }
 
-/// What the kernel evaluates to profile one function, and to undo it.
+/// A function under `%lprun`: what its report needs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Redefinition {
+pub struct ProfiledFn {
     /// The function's `%lprun` name.
     pub path: String,
-    /// Cell, line and verbatim lines of the function, for the report.
+    /// The cell that defined it.
     pub cell: u32,
     /// See [`FnSite::first_line`].
     pub first_line: u32,
     /// See [`FnSite::lines`].
     pub lines: Vec<String>,
-    /// Items to evaluate so every caller reaches the probed version: the
+}
+
+/// What the kernel evaluates to profile some functions, and to undo it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redefinition {
+    /// The functions, in probe-id order (`fn_id` = index).
+    pub functions: Vec<ProfiledFn>,
+    /// Items to evaluate so every caller reaches the probed versions: a
     /// function, or for a method its type plus all of the type's impl
-    /// blocks, or the whole enclosing module.
+    /// blocks, or the whole enclosing module; each item once, with all of
+    /// its profiled functions instrumented.
     pub instrumented: String,
     /// The original text of the same items, evaluated afterwards.
     pub original: String,
@@ -184,42 +192,53 @@ impl ItemRegistry {
         self.items.iter().rev().find_map(|item| item.functions.iter().find(|f| f.path == path).map(|f| (item, f)))
     }
 
-    /// The source that re-defines `path` with line probes reporting as
-    /// function number `fn_id` of a profiling session, and the source that
-    /// restores it.
-    pub fn redefinition(&self, path: &str, fn_id: u32) -> Result<Redefinition, LookupError> {
-        let Some((item, site)) = self.function(path) else {
-            return Err(LookupError::NotDefined { name: path.to_owned(), available: self.function_names() });
-        };
-        let probed = instrument::instrument_item(item, site, fn_id)
-            .map_err(|reason| LookupError::Unsupported { name: path.to_owned(), reason })?;
+    /// The source that re-defines `paths` with line probes (function
+    /// number `i` of the profiling session is `paths[i]`), and the source
+    /// that restores them.
+    pub fn redefinition(&self, paths: &[String]) -> Result<Redefinition, LookupError> {
+        // (item index, [(site, fn_id)]) in first-mention order.
+        let mut by_item: Vec<(usize, Vec<(&FnSite, u32)>)> = Vec::new();
+        let mut functions = Vec::new();
+        for (id, path) in paths.iter().enumerate() {
+            let found = self.items.iter().enumerate().rev().find_map(|(i, item)| item.functions.iter().find(|f| &f.path == path).map(|f| (i, f)));
+            let Some((index, site)) = found else {
+                return Err(LookupError::NotDefined { name: path.clone(), available: self.function_names() });
+            };
+            functions.push(ProfiledFn { path: path.clone(), cell: self.items[index].cell, first_line: site.first_line, lines: site.lines.clone() });
+            match by_item.iter_mut().find(|(i, _)| *i == index) {
+                Some((_, sites)) => sites.push((site, id as u32)),
+                None => by_item.push((index, vec![(site, id as u32)])),
+            }
+        }
+        let mut probed = Vec::new();
+        for (index, sites) in &by_item {
+            let text = instrument::instrument_item(&self.items[*index], sites)
+                .map_err(|(name, reason)| LookupError::Unsupported { name, reason })?;
+            probed.push((*index, text));
+        }
         // A method is re-emitted with its type and every impl block of the
         // type, so the redefinition is self-contained whichever way the
         // kernel keys impl blocks.
-        let group: Vec<&RecordedItem> = match item.kind {
-            ItemKind::Impl { .. } => self
-                .items
-                .iter()
-                .filter(|i| i.name == item.name && matches!(i.kind, ItemKind::Type | ItemKind::Impl { .. }))
-                .collect(),
-            _ => vec![item],
-        };
+        let mut emit: Vec<usize> = Vec::new();
+        for (index, _) in &by_item {
+            let item = &self.items[*index];
+            let group: Vec<usize> = match item.kind {
+                ItemKind::Impl { .. } => (0..self.items.len())
+                    .filter(|&i| self.items[i].name == item.name && matches!(self.items[i].kind, ItemKind::Type | ItemKind::Impl { .. }))
+                    .collect(),
+                _ => vec![*index],
+            };
+            emit.extend(group.into_iter().filter(|i| !emit.contains(i)).collect::<Vec<_>>());
+        }
         let mut instrumented = String::new();
         let mut original = String::new();
-        for i in group {
-            let text = if std::ptr::eq(i, item) { probed.as_str() } else { i.source.as_str() };
-            instrumented.push_str(text);
+        for i in emit {
+            let source = &self.items[i].source;
+            instrumented.push_str(probed.iter().find(|(p, _)| *p == i).map_or(source, |(_, text)| text));
             instrumented.push('\n');
-            original.push_str(&i.source);
+            original.push_str(source);
             original.push('\n');
         }
-        Ok(Redefinition {
-            path: path.to_owned(),
-            cell: item.cell,
-            first_line: site.first_line,
-            lines: site.lines.clone(),
-            instrumented,
-            original,
-        })
+        Ok(Redefinition { functions, instrumented, original })
     }
 }

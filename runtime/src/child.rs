@@ -26,20 +26,32 @@ struct PanicMsg<'a> {
     line: Option<u32>,
     col: Option<u32>,
     thread: &'a str,
+    /// The process's main thread, where evcxr runs the cell. (Thread names
+    /// do not tell: the cell's copy of std never named that thread.)
+    main: bool,
     interrupt: bool,
 }
 
 /// Prepares the evaluation process. Idempotent; called by the kernel's
 /// start-up cell, never by users.
 pub fn init_child() {
+    // Once per process, not per copy of this crate (each cell links its own
+    // copy; see `interrupt`): the environment remembers it was done.
     static ONCE: Once = Once::new();
     ONCE.call_once(|| {
+        if std::env::var_os(READY_ENV).is_some() {
+            return;
+        }
         crate::interrupt::install();
         std::panic::set_hook(Box::new(panic_hook));
         relay_stdout();
+        // SAFETY: the kernel's set-up cell runs before any user thread.
+        unsafe { std::env::set_var(READY_ENV, "1") };
     });
     crate::interrupt::clear();
 }
+
+const READY_ENV: &str = "PARLAB_CHILD_READY";
 
 fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
     let payload = info.payload();
@@ -62,6 +74,8 @@ fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
         line: location.map(|l| l.line()),
         col: location.map(|l| l.column()),
         thread: thread.name().unwrap_or("<unnamed>"),
+        // SAFETY: plain syscalls without arguments.
+        main: unsafe { libc::gettid() == libc::getpid() },
         interrupt,
     });
 }

@@ -31,6 +31,7 @@ pub(crate) const MARKER: &str = "\u{1}PARLAB ";
 /// assert_eq!(b.get("text/plain"), Some("3 items"));
 /// ```
 #[derive(Debug, Clone, Default, Serialize, PartialEq)]
+#[serde(transparent)]
 pub struct MimeBundle {
     data: std::collections::BTreeMap<String, String>,
 }
@@ -119,4 +120,20 @@ impl DisplayHandle {
     pub fn update(&self, bundle: MimeBundle) {
         emit(&DisplayMsg { t: "display", data: &bundle, id: Some(&self.id), update: true });
     }
+}
+
+/// Clears the cell's output so far, as IPython's `clear_output`; with
+/// `wait`, the frontend clears only when the next output arrives (no
+/// flicker in a progress loop).
+///
+/// ```
+/// parlab::clear_output(true);
+/// ```
+pub fn clear_output(wait: bool) {
+    #[derive(Serialize)]
+    struct Clear {
+        t: &'static str,
+        wait: bool,
+    }
+    emit(&Clear { t: "clear", wait });
 }

@@ -21,8 +21,10 @@ mod timeit;
 mod lprof;
 mod pool;
 
-pub use display::{display, DisplayHandle, MimeBundle};
+pub use display::{clear_output, display, DisplayHandle, MimeBundle};
 pub use interrupt::KeyboardInterrupt;
+pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError};
+pub use timeit::{compare, format_time, TimeitResult};
 pub use pool::{
     scaling, with_threads, AsyncResult, Imap, ImapUnordered, Pool, ProcessImap, ProcessPool,
     ProcessPoolError, Scaling, ScalingPoint, Starmap,
@@ -30,8 +32,10 @@ pub use pool::{
 
 /// `use parlab::prelude::*;` brings in what a course notebook uses.
 pub mod prelude {
-    pub use crate::display::{display, DisplayHandle, MimeBundle};
+    pub use crate::lprof::LineProfile;
+    pub use crate::display::{clear_output, display, DisplayHandle, MimeBundle};
     pub use crate::pool::{scaling, with_threads, Pool, ProcessPool, Scaling};
+    pub use crate::timeit::{compare, format_time, TimeitResult};
 }
 
 /// Not public API: the entry points that kernel-generated code calls, by
@@ -39,4 +43,6 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::child::init_child;
+    pub use crate::lprof::{lprun, FnMeta, LpFrame, LpIter, LprunOptions};
+    pub use crate::timeit::{no_raise, time_cell, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

@@ -56,7 +56,7 @@ pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[(u32, 
     let ev = events
         .iter()
         .rev()
-        .find(|e| e.thread == "main")
+        .find(|e| e.main)
         .or_else(|| events.first())
         .cloned()
         .unwrap_or(PanicEvent {
@@ -64,6 +64,7 @@ pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[(u32, 
             file: None,
             line: None,
             thread: "main".into(),
+            main: true,
             interrupt: false,
         });
     if ev.interrupt || events.iter().any(|e| e.interrupt) {
@@ -89,7 +90,7 @@ pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[(u32, 
             }
         }
     }
-    let thread = if ev.thread == "main" { String::new() } else { format!(" (in thread '{}')", ev.thread) };
+    let thread = if ev.main { String::new() } else { format!(" (in thread '{}')", ev.thread) };
     tb.push(String::new());
     tb.push(format!("{RED}panic{RESET}: {}{thread}", ev.message));
     Outcome::Error { ename: "panic".into(), evalue: ev.message, traceback: tb }
@@ -189,6 +190,7 @@ mod tests {
             file: Some("src/lib.rs".into()),
             line: Some(2),
             thread: "main".into(),
+            main: true,
             interrupt: false,
         };
         let Outcome::Error { ename, evalue, traceback } = panic_outcome(&[ev], lib, &cells) else { panic!() };

@@ -3,8 +3,9 @@
 //!
 //! A cell goes: `magics::plan` → (usage error | evcxr evaluation of each
 //! step) → relay flush → outcome. The runtime crate `parlab` is added to
-//! the session as a dylib dependency at start (`:allow_static_linking 0`,
-//! so its process-wide state exists once), and `init_child` prepares the
+//! the session as a dependency at start (evcxr links it statically into
+//! each cell, so the runtime publishes its few process-wide values once per
+//! process; see `parlab::interrupt`), and `init_child` prepares the
 //! process (interrupt flag, panic hook, stdout relay) — again after every
 //! restart of the process.
 
@@ -22,7 +23,7 @@ use relay::Relay;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-const INIT: &str = "::parlab::__private::init_child();";
+const INIT: &str = "parlab::__private::init_child();";
 
 pub(crate) struct EvcxrInterpreter {
     ctx: CommandContext,
@@ -52,6 +53,9 @@ impl EvcxrInterpreter {
             if let Some(s) = &slot {
                 std::env::set_var("EVCXR_TMPDIR", &s.dir);
             }
+            if let Some(path) = library_path(slot.as_ref().map(|s| s.dir.as_path())) {
+                std::env::set_var("LD_LIBRARY_PATH", path);
+            }
             if std::env::var_os("EVCXR_CONFIG_DIR").is_none() {
                 std::env::set_var("EVCXR_CONFIG_DIR", slot::cache_root().join("evcxr-config"));
             }
@@ -69,7 +73,7 @@ impl EvcxrInterpreter {
             parlab_ready: false,
             _slot: slot,
         };
-        let dep = format!(":allow_static_linking 0\n:dep parlab = {{ path = {:?} }}", runtime_dir().display().to_string());
+        let dep = format!(":dep parlab = {{ path = {:?} }}", runtime_dir().display().to_string());
         if let Err(e) = me.ctx.execute(&dep) {
             crate::server::log(format!("could not add the parlab runtime: {e}"));
         }
@@ -97,17 +101,20 @@ impl EvcxrInterpreter {
                 ":quit would end the kernel's evaluation process; use the notebook's Restart Kernel instead",
             );
         }
+        let code = &protect_paths(code);
         let vars_before: Vec<String> = self.ctx.variables_and_types().map(|(n, _)| n.to_owned()).collect();
         self.relay.begin(out.clone());
         self.control.begin();
-        let reader = |req: evcxr::InputRequest| out.input(&req.prompt, req.is_password).unwrap_or_default();
-        let result = self.ctx.execute_with_callbacks(code, &mut EvalCallbacks { input_reader: &reader });
+        let result = self.ctx.execute_with_callbacks(
+            code,
+            &mut EvalCallbacks { input_reader: &|req| out.input(&req.prompt, req.is_password).unwrap_or_default() },
+        );
         let was_interrupted = self.control.end();
         let events = self.relay.finish();
         self.cells.push((count, code.to_owned()));
         let outcome = match result {
             Ok(outputs) => {
-                let main_panic = events.panics.iter().any(|p| p.thread == "main");
+                let main_panic = events.panics.iter().any(|p| p.main);
                 if events.cell_panicked || (!self.parlab_ready && main_panic) {
                     let lib = self.ctx.last_source().unwrap_or_default();
                     errors::panic_outcome(&events.panics, &lib, &self.cells)
@@ -115,7 +122,7 @@ impl EvcxrInterpreter {
                     if was_interrupted {
                         // The cell ended by itself; drop the pending flag so the
                         // next cell's loops do not stop at once.
-                        let _ = self.ctx.execute("::parlab::interrupt::clear();");
+                        let _ = self.ctx.execute("parlab::interrupt::clear();");
                         let _ = self.relay.finish();
                     }
                     Outcome::Ok { result: mime_map(outputs.content_by_mime_type) }
@@ -143,6 +150,42 @@ impl EvcxrInterpreter {
         }
         outcome
     }
+}
+
+/// evcxr takes any line that starts with `:` after spaces for one of its
+/// commands, which includes code like `::std::mem::drop(x);` and the
+/// generated `::parlab::__private::…` calls. A leading tab is not a space
+/// to evcxr's pattern and is white space to rustc.
+fn protect_paths(code: &str) -> String {
+    let mut out = String::with_capacity(code.len() + 8);
+    for line in code.split_inclusive('\n') {
+        if line.trim_start_matches(' ').starts_with("::") {
+            out.push('\t');
+        }
+        out.push_str(line);
+    }
+    out
+}
+
+/// Where the evaluation process finds `libstd-*.so` and dependency dylibs.
+/// Cargo's relative RUNPATH in a cell's library is computed for `deps/`
+/// and is off by one level for the copy evcxr loads; under evcxr's default
+/// `/tmp` directory the extra `..` happens to stop at `/`, under a build
+/// slot in `~/.cache` it does not, so the paths are given explicitly.
+fn library_path(slot: Option<&std::path::Path>) -> Option<std::ffi::OsString> {
+    let out = std::process::Command::new("rustc").args(["--print", "sysroot"]).output().ok()?;
+    let sysroot = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    let out = std::process::Command::new("rustc").arg("-vV").output().ok()?;
+    let info = String::from_utf8(out.stdout).ok()?;
+    let host = info.lines().find_map(|l| l.strip_prefix("host: "))?.trim().to_owned();
+    let mut dirs = vec![std::path::PathBuf::from(&sysroot).join("lib/rustlib").join(&host).join("lib")];
+    if let Some(slot) = slot {
+        dirs.push(slot.join("target").join(&host).join("debug/deps"));
+    }
+    if let Some(existing) = std::env::var_os("LD_LIBRARY_PATH") {
+        dirs.extend(std::env::split_paths(&existing));
+    }
+    std::env::join_paths(dirs).ok()
 }
 
 fn mime_map(content: std::collections::HashMap<String, String>) -> Option<Map<String, Value>> {

@@ -23,6 +23,8 @@ pub(crate) struct PanicEvent {
     pub(crate) line: Option<u32>,
     pub(crate) thread: String,
     #[serde(default)]
+    pub(crate) main: bool,
+    #[serde(default)]
     pub(crate) interrupt: bool,
 }
 
@@ -32,6 +34,7 @@ enum Marker {
     Display { data: Map<String, Value>, id: Option<String>, #[serde(default)] update: bool },
     Panic(PanicEvent),
     CellPanicked,
+    Clear { #[serde(default)] wait: bool },
 }
 
 /// What the current cell's output produced besides text.
@@ -156,7 +159,7 @@ fn marker(shared: &Mutex<Shared>, json: &str) {
         Marker::Panic(p) => {
             // A panic off the main thread that the cell survives is shown
             // the way Rust shows it, one line on stderr.
-            if p.thread != "main" && !p.interrupt {
+            if !p.main && !p.interrupt {
                 if let Some(out) = s.out.clone() {
                     out.stream("stderr", &format!("thread '{}' panicked: {}\n", p.thread, p.message));
                 }
@@ -164,5 +167,11 @@ fn marker(shared: &Mutex<Shared>, json: &str) {
             s.events.panics.push(p);
         }
         Marker::CellPanicked => s.events.cell_panicked = true,
+        Marker::Clear { wait } => {
+            if let Some(out) = s.out.clone() {
+                drop(s);
+                out.clear(wait);
+            }
+        }
     }
 }

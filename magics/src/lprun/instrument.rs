@@ -23,20 +23,24 @@ pub(crate) struct Probe {
     pub(crate) last: u32,
 }
 
-/// `item`'s source with `site`'s function instrumented, as one token
-/// string. Errors say why the function cannot carry probes.
-pub(crate) fn instrument_item(item: &RecordedItem, site: &FnSite, fn_id: u32) -> Result<String, String> {
-    let mut parsed: syn::Item = syn::parse_str(&item.source).map_err(|e| format!("its source no longer parses: {e}"))?;
+/// `item`'s source with the functions at `sites` instrumented (each with
+/// its session `fn_id`), laid out by [`super::pretty`]. Errors name the
+/// function and say why it cannot carry probes.
+pub(crate) fn instrument_item(item: &RecordedItem, sites: &[(&FnSite, u32)]) -> Result<String, (String, String)> {
+    let mut parsed: syn::Item = syn::parse_str(&item.source).map_err(|e| (item.name.clone(), format!("its source no longer parses: {e}")))?;
     let offset = item.first_line - 1;
-    let (sig, vis, block) = find_fn(&mut parsed, &site.inner_path).ok_or("its definition was not found in its item")?;
-    if sig.constness.is_some() {
-        return Err("a `const fn` cannot call the profiler".into());
+    for (site, fn_id) in sites {
+        let fail = |reason: &str| (site.path.clone(), reason.to_owned());
+        let (sig, vis, block) = find_fn(&mut parsed, &site.inner_path).ok_or_else(|| fail("its definition was not found in its item"))?;
+        if sig.constness.is_some() {
+            return Err(fail("a `const fn` cannot call the profiler"));
+        }
+        if sig.asyncness.is_some() {
+            return Err(fail("`async fn` is not supported by %lprun"));
+        }
+        let (first, last) = fn_lines(&vis, &sig, block);
+        instrument_fn_block(block, Probe { fn_id: *fn_id, offset, first: first + offset, last: last + offset });
     }
-    if sig.asyncness.is_some() {
-        return Err("`async fn` is not supported by %lprun".into());
-    }
-    let (first, last) = fn_lines(&vis, &sig, block);
-    instrument_fn_block(block, Probe { fn_id, offset, first: first + offset, last: last + offset });
     Ok(super::pretty::pretty(quote::quote!(#parsed)))
 }
 

@@ -18,7 +18,6 @@ mod grammar;
 pub(crate) mod instrument;
 pub(crate) mod pretty;
 
-use crate::items::Redefinition;
 use crate::plan::{Explain, LineMagic, Plan, Session, Step, UsageError};
 
 /// A cell with a `%lprun`/`%load_ext` line at `index` of `lines`.
@@ -45,20 +44,15 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
         }
         names.extend(found.into_iter().filter(|n| !a.functions.contains(n)));
     }
-    let defs: Vec<Redefinition> = names
-        .iter()
-        .enumerate()
-        .map(|(id, n)| session.items.redefinition(n, id as u32))
-        .collect::<Result<_, _>>()
-        .map_err(|e| UsageError::new(e.to_string()))?;
+    let defs = session.items.redefinition(&names).map_err(|e| UsageError::new(e.to_string()))?;
 
     let mut steps = Vec::new();
     if !before.trim().is_empty() {
         steps.push(Step::new(before));
     }
-    steps.push(Step { code: defs.iter().map(|d| d.instrumented.as_str()).collect(), always: false, explain: Explain::Internal });
+    steps.push(Step { code: defs.instrumented.clone(), always: false, explain: Explain::Internal });
     steps.push(Step::new(profile_call(&defs, &a, binding)));
-    steps.push(Step { code: defs.iter().map(|d| d.original.as_str()).collect(), always: true, explain: Explain::Internal });
+    steps.push(Step { code: defs.original, always: true, explain: Explain::Internal });
     if !after.trim().is_empty() {
         steps.push(Step::new(after));
     }
@@ -83,8 +77,9 @@ fn split_cell(lines: &[&str], index: usize) -> Result<(String, String), UsageErr
 }
 
 /// Step 2: `[let p =] ::parlab::__private::lprun(&[FnMeta…], options, || { STMT });`.
-fn profile_call(defs: &[Redefinition], a: &grammar::LprunArgs<'_>, binding: &str) -> String {
+fn profile_call(defs: &crate::items::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
     let metas: Vec<String> = defs
+        .functions
         .iter()
         .map(|d| {
             format!(

@@ -10,7 +10,7 @@ use proc_macro2::{Delimiter, Spacing, TokenStream, TokenTree};
 
 /// `tokens` laid out with 4-space indents, ending in a newline.
 pub(crate) fn pretty(tokens: TokenStream) -> String {
-    let mut p = Printer { out: String::new(), depth: 0, at_line_start: true, glue: true, after_brace: false };
+    let mut p = Printer { out: String::new(), depth: 0, inline: 0, at_line_start: true, glue: true, after_brace: false, last_ident: String::new() };
     p.stream(tokens);
     let mut out = p.out.trim_end().to_owned();
     out.push('\n');
@@ -20,6 +20,10 @@ pub(crate) fn pretty(tokens: TokenStream) -> String {
 struct Printer {
     out: String,
     depth: usize,
+    /// Nesting inside `(…)`/`[…]`, where `;` (`[0.0; 100]`) stays inline.
+    inline: usize,
+    /// The last identifier printed: `in ::x` must keep its space.
+    last_ident: String,
     at_line_start: bool,
     /// The next token attaches to the previous one without a space.
     glue: bool,
@@ -76,7 +80,9 @@ impl Printer {
                         };
                         self.word(open, prev_ident);
                         self.glue = true;
+                        self.inline += 1;
                         self.stream(g.stream());
+                        self.inline -= 1;
                         self.word(close, true);
                     }
                 },
@@ -85,22 +91,32 @@ impl Printer {
                     let joint = p.spacing() == Spacing::Joint;
                     let glue_left = match c {
                         ',' | ';' | '.' | '?' => true,
-                        ':' => prev_ident || self.out.ends_with(':'),
+                        ':' => (prev_ident && !is_keyword(&self.last_ident)) || self.out.ends_with(':'),
                         '!' => prev_ident && !joint,
                         _ => false,
                     };
                     let unary = matches!(c, '&' | '!' | '-' | '*') && !prev_ident && !self.out.ends_with(')');
                     self.word(&c.to_string(), glue_left);
-                    if c == ';' {
+                    if c == ';' && self.inline == 0 {
                         self.newline();
                     } else if joint || unary || matches!(c, '.' | '#') || self.out.ends_with("::") || (c == '!' && glue_left) {
                         self.glue = true;
                     }
                 }
-                TokenTree::Ident(i) => self.word(&i.to_string(), false),
-                TokenTree::Literal(l) => self.word(&l.to_string(), false),
+                TokenTree::Ident(i) => {
+                    self.last_ident = i.to_string();
+                    self.word(&self.last_ident.clone(), false);
+                }
+                TokenTree::Literal(l) => {
+                    self.last_ident.clear();
+                    self.word(&l.to_string(), false);
+                }
             }
-            prev_ident = matches!(self.out.chars().last(), Some(c) if c.is_alphanumeric() || c == '_' || c == '>' || c == '"');
+            prev_ident = matches!(self.out.chars().last(), Some(c) if c.is_alphanumeric() || matches!(c, '_' | '>' | '"' | ']'));
         }
     }
+}
+
+fn is_keyword(word: &str) -> bool {
+    matches!(word, "in" | "as" | "return" | "mut" | "let" | "else" | "match" | "if" | "while" | "for" | "move" | "dyn" | "impl" | "break")
 }

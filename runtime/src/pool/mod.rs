@@ -65,6 +65,11 @@ pub struct Pool {
     chunksize: usize,
 }
 
+// A pool's state survives a panicking task (that is the point of the
+// design), so a `&Pool` may cross `catch_unwind`.
+impl std::panic::UnwindSafe for Pool {}
+impl std::panic::RefUnwindSafe for Pool {}
+
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")

@@ -90,7 +90,7 @@ impl Run {
 }
 
 /// Target time between two interrupt checks inside a repeat.
-pub const CHECK_EVERY: Duration = Duration::from_millis(20);
+pub(crate) const CHECK_EVERY: Duration = Duration::from_millis(20);
 
 /// Iterator of chunk sizes; see [`Run::chunks`].
 #[derive(Debug)]
@@ -161,9 +161,9 @@ impl Timer {
 }
 
 /// Calibration stops once one call lasts this long.
-pub const CALIBRATION_TARGET: Duration = Duration::from_millis(20);
+pub(crate) const CALIBRATION_TARGET: Duration = Duration::from_millis(20);
 /// The time one repeat aims at (IPython's 0.2 s).
-pub const REPEAT_TARGET: f64 = 0.2;
+pub(crate) const REPEAT_TARGET: f64 = 0.2;
 /// Never calibrate or run more loops than this per call.
 const MAX_LOOPS: u64 = 10_000_000_000;
 

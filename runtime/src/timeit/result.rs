@@ -9,10 +9,11 @@ use serde::{Deserialize, Serialize};
 ///
 /// ```
 /// use parlab::TimeitResult;
-/// let r = TimeitResult::new(1000, vec![0.002, 0.003], 0.0, 3);
-/// assert_eq!(r.best, 2e-6);
-/// assert_eq!(r.average(), 2.5e-6);
-/// assert_eq!(r.to_string(), "2.5 μs ± 500 ns per loop (mean ± std. dev. of 2 runs, 1,000 loops each)");
+/// // Two repeats of 4 loops, taking 0.5 s and 1 s in total.
+/// let r = TimeitResult::new(4, vec![0.5, 1.0], 0.0, 3);
+/// assert_eq!((r.best, r.worst), (0.125, 0.25));
+/// assert_eq!((r.average(), r.stdev()), (0.1875, 0.0625));
+/// assert_eq!(r.to_string(), "188 ms ± 62.5 ms per loop (mean ± std. dev. of 2 runs, 4 loops each)");
 /// ```
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TimeitResult {

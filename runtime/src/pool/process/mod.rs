@@ -221,7 +221,9 @@ where
         // SAFETY: polling descriptors we own.
         let n = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, POLL.as_millis() as i32) };
         if interrupt::requested() {
-            self.workers.drain(..).for_each(|w| drop(w.reap(true)));
+            self.workers.drain(..).for_each(|w| {
+                w.reap(true);
+            });
             keyboard_interrupt();
         }
         if n <= 0 {

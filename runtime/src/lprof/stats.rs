@@ -1,0 +1,129 @@
+//! [`LineProfile`]: the one type the recorder fills and the reports read,
+//! as line_profiler's `LineStats`. It can be saved (`-D FILE`) and loaded
+//! and rendered later.
+
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Per-line hits and times of the functions of one `%lprun`.
+///
+/// ```
+/// use parlab::{FunctionProfile, LineProfile, LineStat};
+/// let p = LineProfile {
+///     functions: vec![FunctionProfile {
+///         name: "f".into(), file: "<cell 1>".into(), first_line: 1,
+///         lines: vec![LineStat { line: 2, source: "    g();".into(), hits: 3, time: 1500 }],
+///     }],
+///     ..LineProfile::default()
+/// };
+/// assert_eq!(p.total_time(), 1.5e-6);
+/// assert!(p.to_text().starts_with("Timer unit: 1e-09 s\n"));
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineProfile {
+    /// Seconds per unit of [`LineStat::time`] (1e-9: nanoseconds).
+    pub timer_unit: f64,
+    /// `-u`: the unit the report shows times in, if not `timer_unit`.
+    pub output_unit: Option<f64>,
+    /// `-z`/`-s`: leave out functions that were never hit.
+    pub skip_zero: bool,
+    /// Measured cost of one probe, already subtracted from every hit.
+    pub probe_cost_ns: f64,
+    /// The profiled functions, in `-f` order.
+    pub functions: Vec<FunctionProfile>,
+}
+
+impl Default for LineProfile {
+    fn default() -> Self {
+        LineProfile { timer_unit: 1e-9, output_unit: None, skip_zero: false, probe_cost_ns: 0.0, functions: Vec::new() }
+    }
+}
+
+/// One function of a [`LineProfile`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionProfile {
+    /// As given to `-f`: `distance`, `Point::norm`.
+    pub name: String,
+    /// `<cell N>`.
+    pub file: String,
+    /// Cell line of the signature.
+    pub first_line: u32,
+    /// Every line from the signature to the closing brace.
+    pub lines: Vec<LineStat>,
+}
+
+/// One source line: how often it ran and for how long in total.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LineStat {
+    /// Cell line number.
+    pub line: u32,
+    /// The line's text.
+    pub source: String,
+    /// Times the line ran (0: never, shown with blank columns).
+    pub hits: u64,
+    /// Total time in timer units, from each start of the line to the next
+    /// line event of the same call (callees included).
+    pub time: u64,
+}
+
+impl FunctionProfile {
+    /// Sum of the per-line times, in seconds. Not wall time: callers'
+    /// lines include callees, recursion counts each level.
+    pub fn total_time(&self, timer_unit: f64) -> f64 {
+        self.lines.iter().map(|l| l.time as f64).sum::<f64>() * timer_unit
+    }
+
+    /// Total hits over all lines.
+    pub fn total_hits(&self) -> u64 {
+        self.lines.iter().map(|l| l.hits).sum()
+    }
+}
+
+/// Saving or loading a [`LineProfile`] failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileFileError {
+    /// Reading or writing the file.
+    #[error("cannot access profile file {path:?}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a saved `LineProfile`.
+    #[error("{path:?} is not a saved line profile")]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+}
+
+impl LineProfile {
+    /// Sum of all functions' totals, in seconds.
+    pub fn total_time(&self) -> f64 {
+        self.functions.iter().map(|f| f.total_time(self.timer_unit)).sum()
+    }
+
+    /// Writes the profile as JSON (`%lprun -D FILE`).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<(), ProfileFileError> {
+        let path = path.as_ref();
+        let json = serde_json::to_string_pretty(self).map_err(|source| ProfileFileError::Format { path: path.into(), source })?;
+        std::fs::write(path, json).map_err(|source| ProfileFileError::Io { path: path.into(), source })
+    }
+
+    /// Reads a profile written by [`save`](Self::save).
+    pub fn load(path: impl AsRef<Path>) -> Result<Self, ProfileFileError> {
+        let path = path.as_ref();
+        let text = std::fs::read_to_string(path).map_err(|source| ProfileFileError::Io { path: path.into(), source })?;
+        serde_json::from_str(&text).map_err(|source| ProfileFileError::Format { path: path.into(), source })
+    }
+
+    /// Shows the report as the cell's value (text and HTML).
+    pub fn evcxr_display(&self) {
+        crate::display::MimeBundle::text(self.to_text()).with_html(self.to_html()).evcxr_display();
+    }
+}

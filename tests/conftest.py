@@ -1,0 +1,83 @@
+"""Shared fixtures: a real parlab kernel, driven with jupyter_client."""
+import os
+import queue
+import time
+
+import pytest
+from jupyter_client.manager import start_new_kernel
+
+FIRST_CELL_TIMEOUT = 1800  # the runtime may still be compiling on a cold slot
+
+
+class Cell:
+    """What one execute_request produced."""
+
+    def __init__(self, reply, msgs):
+        self.reply = reply["content"]
+        self.msgs = msgs
+
+    @property
+    def status(self):
+        return self.reply["status"]
+
+    def of(self, msg_type):
+        return [m["content"] for m in self.msgs if m["msg_type"] == msg_type]
+
+    @property
+    def stdout(self):
+        return "".join(c["text"] for c in self.of("stream") if c["name"] == "stdout")
+
+    @property
+    def stderr(self):
+        return "".join(c["text"] for c in self.of("stream") if c["name"] == "stderr")
+
+    @property
+    def result(self):
+        res = self.of("execute_result")
+        return res[0]["data"]["text/plain"] if res else None
+
+    @property
+    def error(self):
+        errs = self.of("error")
+        return errs[0] if errs else None
+
+
+def run(kc, code, timeout=300, **kwargs):
+    """Executes `code` and collects its iopub messages until idle."""
+    msg_id = kc.execute(code, **kwargs)
+    msgs = []
+    deadline = time.time() + timeout
+    while True:
+        remaining = deadline - time.time()
+        if remaining <= 0:
+            raise TimeoutError(f"no idle after {timeout} s for {code!r}")
+        try:
+            msg = kc.get_iopub_msg(timeout=remaining)
+        except queue.Empty:
+            continue
+        if msg["parent_header"].get("msg_id") != msg_id:
+            continue
+        if msg["msg_type"] == "status":
+            if msg["content"]["execution_state"] == "idle":
+                break
+            continue
+        msgs.append(msg)
+    reply = kc.get_shell_msg(timeout=timeout)
+    while reply["parent_header"].get("msg_id") != msg_id:
+        reply = kc.get_shell_msg(timeout=timeout)
+    return Cell(reply, msgs)
+
+
+def start_parlab():
+    km, kc = start_new_kernel(kernel_name="parlab", startup_timeout=120)
+    warm = run(kc, "1", timeout=FIRST_CELL_TIMEOUT)
+    assert warm.status == "ok", warm.msgs
+    return km, kc
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    km, kc = start_parlab()
+    yield kc
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
