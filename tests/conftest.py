@@ -78,6 +78,7 @@ def start_parlab():
 @pytest.fixture(scope="module")
 def kernel():
     km, kc = start_parlab()
+    kc.km = km  # tests that interrupt need the manager (interrupt_mode: message)
     yield kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)

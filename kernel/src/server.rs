@@ -338,7 +338,7 @@ impl Kernel {
     /// the error reply and then sends its next cell is not aborted.
     async fn abort_queued(&self, socket: &mut zeromq::RouterSocket, failed_at: chrono::DateTime<chrono::Utc>) {
         loop {
-            let next = tokio::time::timeout(Duration::from_millis(10), socket.recv()).await;
+            let next = tokio::time::timeout(Duration::from_millis(100), socket.recv()).await;
             let Ok(Ok(frames)) = next else { return };
             let Ok(msg) = decode(frames.into_vec(), &self.session.signer) else { continue };
             let sent = msg.header["date"]

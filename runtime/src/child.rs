@@ -81,6 +81,7 @@ fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
 }
 
 const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
+const EXECUTION_COMPLETE: &[u8] = b"EVCXR_EXECUTION_COMPLETE";
 
 fn relay_stdout() {
     // SAFETY: plain POSIX fd juggling on fds this process owns; on any
@@ -115,6 +116,10 @@ fn forward(read_fd: libc::c_int, real_fd: libc::c_int) {
     let mut buf = vec![0u8; 64 * 1024];
     let mut at_line_start = true;
     let announce = format!("{MARKER}{{\"t\":\"cell_panicked\"}}\n");
+    // evcxr stops reading stdout at EXECUTION_COMPLETE but reads stderr on
+    // its own thread; a marker on stderr just before it lets the kernel wait
+    // until the cell's last stderr line has arrived.
+    let stderr_sync = format!("{MARKER}{{\"t\":\"stderr_sync\"}}\n");
     loop {
         // SAFETY: reading into a buffer we own.
         let n = unsafe { libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) };
@@ -130,6 +135,11 @@ fn forward(read_fd: libc::c_int, real_fd: libc::c_int) {
             let line = piece.strip_suffix(b"\n").unwrap_or(piece);
             if at_line_start && line == PANIC_NOTIFICATION && piece.ends_with(b"\n") {
                 out.extend_from_slice(announce.as_bytes());
+            }
+            if at_line_start && line == EXECUTION_COMPLETE && piece.ends_with(b"\n") {
+                write_all(real_fd, &out);
+                out.clear();
+                write_all(2, stderr_sync.as_bytes());
             }
             out.extend_from_slice(piece);
             at_line_start = piece.ends_with(b"\n");

@@ -26,7 +26,7 @@ fn map_keeps_order_with_plain_fns_and_borrowing_closures() {
     let pool = Pool::new(3);
     let expected: Vec<u64> = (0..10_000u64).map(square).collect();
     assert_eq!(pool.map(square, 0..10_000u64), expected);
-    let data = vec![10u64, 20, 30];
+    let data = [10u64, 20, 30];
     assert_eq!(pool.map(|i: usize| data[i] + 1, 0..3), vec![11, 21, 31]);
     assert_eq!(pool.map(|t: Token| t.0, vec![Token(1), Token(2)]), vec![1, 2]);
     assert!(pool.map(square, Vec::new()).is_empty());

@@ -7,7 +7,7 @@
 fn line_timeit_borrows_notebook_variables() {
     let v: Vec<u64> = (0..100).collect();
     // %timeit -n 10 -r 2 -q v.iter().sum::<u64>()
-    { ::parlab::__private::timeit(::parlab::__private::TimeitOptions { loops: 10, repeat: 2, quiet: true, ..::parlab::__private::TimeitOptions::DEFAULT }, |__parlab_run: ::parlab::__private::Run| -> ::std::time::Duration { let __parlab_t = __parlab_run.start(); for __parlab_k in __parlab_run.chunks() { for _ in 0..__parlab_k { ::std::hint::black_box({ v.iter().sum::<u64>() }); } } __parlab_t.elapsed() }); }
+    { ::parlab::__private::timeit(::parlab::__private::TimeitOptions { loops: 10, repeat: 2, quiet: true, ..::parlab::__private::TimeitOptions::DEFAULT }, |__parlab_run: ::parlab::__private::Run| -> ::std::time::Duration { let __parlab_t = __parlab_run.start(); for __parlab_k in __parlab_run.chunks() { for _ in 0..__parlab_k { ::std::hint::black_box(v.iter().sum::<u64>()); } } __parlab_t.elapsed() }); }
     assert_eq!(v.len(), 100);
 }
 

@@ -90,7 +90,7 @@ impl EvcxrInterpreter {
             }
         }
         self.pid = self.control.pid();
-        let _ = self.relay.finish();
+        let _ = self.relay.finish(false);
     }
 
     /// Evaluates one piece of code as a cell and explains how it went.
@@ -110,7 +110,7 @@ impl EvcxrInterpreter {
             &mut EvalCallbacks { input_reader: &|req| out.input(&req.prompt, req.is_password).unwrap_or_default() },
         );
         let was_interrupted = self.control.end();
-        let events = self.relay.finish();
+        let events = self.relay.finish(self.parlab_ready && !matches!(result, Err(evcxr::Error::CompilationErrors(_)) | Err(evcxr::Error::SubprocessTerminated(_))));
         self.cells.push((count, code.to_owned()));
         let outcome = match result {
             Ok(outputs) => {
@@ -123,7 +123,7 @@ impl EvcxrInterpreter {
                         // The cell ended by itself; drop the pending flag so the
                         // next cell's loops do not stop at once.
                         let _ = self.ctx.execute("parlab::interrupt::clear();");
-                        let _ = self.relay.finish();
+                        let _ = self.relay.finish(false);
                     }
                     Outcome::Ok { result: mime_map(outputs.content_by_mime_type) }
                 }

@@ -34,6 +34,7 @@ enum Marker {
     Display { data: Map<String, Value>, id: Option<String>, #[serde(default)] update: bool },
     Panic(PanicEvent),
     CellPanicked,
+    StderrSync,
     Clear { #[serde(default)] wait: bool },
 }
 
@@ -42,6 +43,7 @@ enum Marker {
 pub(crate) struct CellEvents {
     pub(crate) panics: Vec<PanicEvent>,
     pub(crate) cell_panicked: bool,
+    pub(crate) stderr_synced: bool,
 }
 
 #[derive(Default)]
@@ -75,12 +77,21 @@ impl Relay {
         s.events = CellEvents::default();
     }
 
-    /// Waits until every line evcxr has handed over is sent, then returns
-    /// the cell's events.
-    pub(crate) fn finish(&self) -> CellEvents {
-        let (tx, rx) = crossbeam_channel::bounded(1);
-        if self.flush.send(tx).is_ok() {
-            let _ = rx.recv_timeout(std::time::Duration::from_secs(5));
+    /// Waits until every line evcxr has handed over is sent (and, when the
+    /// runtime is set up, until its end-of-cell marker arrived on stderr),
+    /// then returns the cell's events.
+    pub(crate) fn finish(&self, wait_for_stderr: bool) -> CellEvents {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let (tx, rx) = crossbeam_channel::bounded(1);
+            if self.flush.send(tx).is_ok() {
+                let _ = rx.recv_timeout(std::time::Duration::from_secs(5));
+            }
+            let synced = self.shared.lock().unwrap().events.stderr_synced;
+            if synced || !wait_for_stderr || std::time::Instant::now() > deadline {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(2));
         }
         std::mem::take(&mut self.shared.lock().unwrap().events)
     }
@@ -167,6 +178,7 @@ fn marker(shared: &Mutex<Shared>, json: &str) {
             s.events.panics.push(p);
         }
         Marker::CellPanicked => s.events.cell_panicked = true,
+        Marker::StderrSync => s.events.stderr_synced = true,
         Marker::Clear { wait } => {
             if let Some(out) = s.out.clone() {
                 drop(s);

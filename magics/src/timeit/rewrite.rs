@@ -17,6 +17,8 @@
 //! }); }
 //! ```
 //!
+//! A statement that is one expression goes into `black_box(STMT)` without
+//! the braces (they would draw an `unused_braces` warning).
 //! The per-iteration cost is the inner `for` and the `black_box`, which is
 //! what criterion and divan pay too. Cell forms keep the body on the cell's
 //! own lines (the header shares the `%%` line), so rustc's line numbers
@@ -53,13 +55,17 @@ fn options(a: &TimeitArgs<'_>, started_ns: u128) -> String {
 
 /// The timing call: `timeit(opts, |run| { SETUP TIMED })` where `timed`
 /// is laid out by the caller (one line or the cell's lines).
-fn timeit_call(a: &TimeitArgs<'_>, started_ns: u128, setup: &str, timed_open: &str, body: &str) -> String {
+fn timeit_call(a: &TimeitArgs<'_>, started_ns: u128, setup: &str, timed_open: &str, body: &str, close: &str) -> String {
     format!(
         "{P}::timeit({}, |__parlab_run: {P}::Run| -> ::std::time::Duration {{ {setup}{timed_open}{body}{close}",
         options(a, started_ns),
-        close = " }); } } __parlab_t.elapsed() })",
     )
 }
+
+/// Closes `black_box({ BODY` … and the loops and closure.
+const CLOSE_BLOCK: &str = " }); } } __parlab_t.elapsed() })";
+/// Closes `black_box(EXPR` … and the loops and closure.
+const CLOSE_BARE: &str = "); } } __parlab_t.elapsed() })";
 
 const TIMED_OPEN: &str =
     "let __parlab_t = __parlab_run.start(); for __parlab_k in __parlab_run.chunks() { for _ in 0..__parlab_k { ::std::hint::black_box({ ";
@@ -77,7 +83,14 @@ fn finish(value_expr: String, returns: bool, binding: &str, semicolon: bool) -> 
 
 /// `%timeit [opts] STMT` on one line.
 pub(crate) fn timeit_line(a: &TimeitArgs<'_>, stmt: &str, semicolon: bool, binding: &str, started_ns: u128) -> String {
-    let call = timeit_call(a, started_ns, "", TIMED_OPEN, stmt);
+    // A lone expression goes into `black_box(…)` bare: braces around it
+    // would draw rustc's `unused_braces` warning.
+    let call = if syn::parse_str::<syn::Expr>(stmt).is_ok() {
+        let open = TIMED_OPEN.strip_suffix("{ ").unwrap_or(TIMED_OPEN);
+        timeit_call(a, started_ns, "", open, stmt, CLOSE_BARE)
+    } else {
+        timeit_call(a, started_ns, "", TIMED_OPEN, stmt, CLOSE_BLOCK)
+    };
     match &a.var {
         Some(var) => format!("let {var} = {{ {call} }};"),
         None => finish(call, a.output, binding, semicolon),
@@ -88,7 +101,7 @@ pub(crate) fn timeit_line(a: &TimeitArgs<'_>, stmt: &str, semicolon: bool, bindi
 /// the body keeps its own lines.
 pub(crate) fn timeit_cell(a: &TimeitArgs<'_>, setup: &str, body: &str, started_ns: u128) -> String {
     let setup = if setup.is_empty() || setup.ends_with(';') { setup.to_owned() } else { format!("{setup};") };
-    let call = timeit_call(a, started_ns, &format!("{setup}\n"), TIMED_OPEN, &format!("{body}\n"));
+    let call = timeit_call(a, started_ns, &format!("{setup}\n"), TIMED_OPEN, &format!("{body}\n"), CLOSE_BLOCK);
     match &a.var {
         Some(var) => format!("let {var} = {{ {call} }};"),
         None if a.output => format!("{{ {call} }}"),

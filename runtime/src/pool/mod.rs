@@ -30,6 +30,7 @@
 //! ```
 
 mod async_result;
+mod checked;
 mod imap;
 mod process;
 mod render;
@@ -45,6 +46,7 @@ pub use starmap::Starmap;
 
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
+use checked::Checked;
 use task::Guard;
 
 /// A pool of worker threads with `multiprocessing.Pool`'s methods.
@@ -173,10 +175,8 @@ impl Pool {
         let guard = Guard::default();
         let min_len = self.chunksize;
         let run = || {
-            items
-                .into_par_iter()
-                .enumerate()
-                .with_min_len(min_len)
+            let tasks = items.into_par_iter().enumerate().with_min_len(min_len);
+            Checked::new(tasks, &guard)
                 .map(|(i, a)| guard.run(i, || f(a)))
                 .collect::<Vec<R>>()
         };

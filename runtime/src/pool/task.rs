@@ -4,7 +4,8 @@
 //! abandon the rest of their batch by unwinding with a private [`Skipped`]
 //! payload (through `resume_unwind`, which skips the panic hook, so the
 //! notebook shows only the real panic). Every later task sees the stop flag
-//! and skips too, so a failed `map` ends quickly. rayon carries *some*
+//! and skips too (the flag is read between blocks of tasks, see
+//! `checked`), so a failed `map` ends quickly. rayon carries *some*
 //! payload to the caller; the caller then ignores it in favour of the
 //! recorded one, so the message is always the first real failure's.
 
@@ -32,12 +33,18 @@ pub(super) struct Guard {
 }
 
 impl Guard {
-    /// Runs task `i` unless the call is stopping.
+    /// Unwinds (skipping the rest of the batch) if the call is stopping:
+    /// a task failed or an interrupt was requested.
     #[inline]
-    pub(super) fn run<R>(&self, i: usize, task: impl FnOnce() -> R) -> R {
+    pub(super) fn check(&self) {
         if self.stop.load(Ordering::Relaxed) || interrupt::requested() {
             self.skip();
         }
+    }
+
+    /// Runs task `i`, turning its panic into a recorded failure.
+    #[inline]
+    pub(super) fn run<R>(&self, i: usize, task: impl FnOnce() -> R) -> R {
         match catch_unwind(AssertUnwindSafe(task)) {
             Ok(r) => r,
             Err(payload) => self.fail(i, payload),

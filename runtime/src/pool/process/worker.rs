@@ -11,8 +11,9 @@
 //! Fork-safety: only the forking thread exists in the child. Any lock
 //! another parent thread held at that moment stays locked forever there,
 //! so the child does only the work: decode, call `f`, encode, write, with
-//! raw syscalls for I/O; glibc's `malloc` is fork-safe. It replaces the
-//! panic hook by a silent one (the hook may print through locks) and ends
+//! raw syscalls for I/O; glibc's `malloc` is fork-safe. It silences the
+//! panic hook's output (the hook may print through locks, and in the
+//! notebook would announce a cell panic) and ends
 //! with `_exit`, never running destructors or flushing buffers it shares
 //! with the parent. It also closes every other descriptor, so no worker
 //! holds another's socket open and a crash is seen as end-of-file at once.
@@ -25,6 +26,29 @@ use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitStatus;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
+
+/// Set only in worker processes: their panics are reported over the
+/// socket, so the hook must stay silent there.
+static IN_WORKER: AtomicBool = AtomicBool::new(false);
+
+/// Wraps the current panic hook, once, in one that does nothing in a
+/// worker. Done in the parent because `set_hook` in the child would take
+/// the hook's write lock, which hangs forever if some parent thread was
+/// running the hook at the moment of the fork; a panicking worker only
+/// takes the read lock, which a forked copy never blocks.
+fn install_quiet_hook() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let previous = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !IN_WORKER.load(Ordering::Relaxed) {
+                previous(info);
+            }
+        }));
+    });
+}
 
 pub(super) const OK: u8 = 0;
 pub(super) const PANIC: u8 = 1;
@@ -48,6 +72,7 @@ impl Worker {
         A: DeserializeOwned,
         R: Serialize,
     {
+        install_quiet_hook();
         let (parent, child) = UnixStream::pair()?;
         // SAFETY: the child only runs `serve`, which is fork-safe (module
         // docs), and never returns.
@@ -143,7 +168,7 @@ where
     if fd != 3 || libc::syscall(libc::SYS_close_range, 4u32, u32::MAX, 0u32) != 0 {
         libc::_exit(3);
     }
-    std::panic::set_hook(Box::new(|_| {}));
+    IN_WORKER.store(true, Ordering::Relaxed);
     // SAFETY: fd 3 is our socket and nobody else owns it in this process.
     let mut stream = <UnixStream as std::os::fd::FromRawFd>::from_raw_fd(fd);
     loop {
