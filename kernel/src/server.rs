@@ -294,12 +294,19 @@ impl Kernel {
     }
 
     async fn shell_loop(self: Arc<Self>, mut socket: zeromq::RouterSocket) {
+        let mut next: Option<Message> = None;
         loop {
-            let Some(msg) = recv(&mut socket, &self.session, "shell").await else { continue };
+            let msg = match next.take() {
+                Some(msg) => msg,
+                None => match recv(&mut socket, &self.session, "shell").await {
+                    Some(msg) => msg,
+                    None => continue,
+                },
+            };
             let handled = self.handle(msg, "shell").await;
             self.finish(&mut socket, &handled, "shell").await;
             if handled.failed == Some(true) {
-                self.abort_queued(&mut socket, chrono::Utc::now()).await;
+                next = self.abort_queued(&mut socket, chrono::Utc::now()).await;
             }
         }
     }
@@ -336,17 +343,22 @@ impl Kernel {
     /// anything sent after it, and other requests, are served. "Queued"
     /// is read from the request's header date, so a client that waits for
     /// the error reply and then sends its next cell is not aborted.
-    async fn abort_queued(&self, socket: &mut zeromq::RouterSocket, failed_at: chrono::DateTime<chrono::Utc>) {
+    /// Returns the first request sent after the failure, to be served as
+    /// usual (its own failure starts a new round).
+    async fn abort_queued(&self, socket: &mut zeromq::RouterSocket, failed_at: chrono::DateTime<chrono::Utc>) -> Option<Message> {
         loop {
             let next = tokio::time::timeout(Duration::from_millis(100), socket.recv()).await;
-            let Ok(Ok(frames)) = next else { return };
+            let Ok(Ok(frames)) = next else { return None };
             let Ok(msg) = decode(frames.into_vec(), &self.session.signer) else { continue };
             let sent = msg.header["date"]
                 .as_str()
                 .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
                 .map(|d| d.with_timezone(&chrono::Utc));
             let queued = sent.is_none_or(|d| d <= failed_at);
-            let handled = if msg.msg_type() == "execute_request" && queued {
+            if !queued {
+                return Some(msg);
+            }
+            let handled = if msg.msg_type() == "execute_request" {
                 self.abort(&msg)
             } else {
                 self.handle(msg, "shell").await
