@@ -78,7 +78,7 @@ def test_stop_on_error_aborts_queued_cells(kernel):
 
 def test_input_request(kernel):
     msg_id = kernel.execute(
-        "let mut line = String::new();\nstd::io::stdin().read_line(&mut line).unwrap();\nline.trim().to_uppercase()",
+        'parlab::input("name? ").to_uppercase()',
         allow_stdin=True,
     )
     req = kernel.get_stdin_msg(timeout=120)
@@ -88,6 +88,7 @@ def test_input_request(kernel):
     while reply["parent_header"].get("msg_id") != msg_id:
         reply = kernel.get_shell_msg(timeout=120)
     assert reply["content"]["status"] == "ok"
+    assert req["content"]["prompt"] == "name? "
 
 
 def test_bad_signature_is_dropped_and_kernel_still_answers(kernel):

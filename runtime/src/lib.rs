@@ -16,12 +16,14 @@
 
 pub mod display;
 pub mod interrupt;
+mod input;
 mod child;
 mod timeit;
 mod lprof;
 mod pool;
 
 pub use display::{clear_output, display, DisplayHandle, MimeBundle};
+pub use input::{input, password};
 pub use interrupt::KeyboardInterrupt;
 pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError};
 pub use timeit::{compare, format_time, TimeitResult};
