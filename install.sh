@@ -13,8 +13,11 @@ root=$(pwd)
 
 say() { printf '\n== %s\n' "$*"; }
 
-say "building parlab-kernel (release; the first build takes ~15 min on 2 cores)"
-cargo build --release --locked -p parlab-kernel
+say "building the workspace (release; the first build takes ~15 min on 2 cores)"
+# All targets at once: tests and examples turn on dev-dependency features,
+# and building them together keeps one feature set, so the test run after
+# this reuses every artifact instead of rebuilding evcxr's tree.
+cargo build --release --locked --workspace --all-targets
 kernel="$root/target/release/parlab-kernel"
 
 say "python environment (.venv)"
