@@ -88,10 +88,10 @@ impl Output for IopubOutput {
 
 /// What serving a request produced, for the socket loop to act on.
 pub(crate) struct Handled {
-    reply: Option<Message>,
+    pub(crate) reply: Option<Message>,
     /// `Some(stop_on_error)` when this was an execution that failed.
-    failed: Option<bool>,
-    shutdown: bool,
+    pub(crate) failed: Option<bool>,
+    pub(crate) shutdown: bool,
 }
 
 /// Shared by the shell and control tasks.
@@ -256,7 +256,7 @@ async fn recv<S: SocketRecv>(socket: &mut S, session: &Session, channel: &str) -
 impl Kernel {
     /// The kernel without its sockets: requests go in through `handle`,
     /// iopub and stdin traffic comes out of the returned receivers.
-    fn start<I, F>(
+    pub(crate) fn start<I, F>(
         session: Session,
         make: F,
         interrupter: Arc<dyn Interrupter>,
@@ -367,7 +367,7 @@ impl Kernel {
         }
     }
 
-    fn abort(&self, msg: &Message) -> Handled {
+    pub(crate) fn abort(&self, msg: &Message) -> Handled {
         self.status(msg, "busy");
         let count = *self.count.lock().unwrap();
         let reply = self.session.reply(msg, "execute_reply", protocol::aborted_reply(count));
@@ -377,7 +377,7 @@ impl Kernel {
 
     /// Serves one request: busy, outputs, idle on iopub; the reply is
     /// returned for the caller to send on the request's socket.
-    async fn handle(&self, msg: Message, channel: &str) -> Handled {
+    pub(crate) async fn handle(&self, msg: Message, channel: &str) -> Handled {
         self.status(&msg, "busy");
         let mut failed = None;
         let mut shutdown = false;
