@@ -4,7 +4,7 @@
 # protocol. Exits non-zero if anything fails (or if pytest collected no
 # test at all).
 set -euo pipefail
-cd "$(dirname "$0")"
+cd "$(dirname "$0")/.."
 ./install.sh
 
 printf '\n== cargo test (release profile, shared with the kernel build)\n'
