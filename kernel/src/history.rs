@@ -94,8 +94,9 @@ mod tests {
         assert_eq!(h.tail(2).iter().map(|e| e.line).collect::<Vec<_>>(), [3, 4]);
         assert_eq!(h.range(1, 3).iter().map(|e| e.line).collect::<Vec<_>>(), [1, 2]);
         assert_eq!(h.range(2, 0).len(), 3);
-        assert_eq!(h.search("a*", 0, false).len(), 3);
-        assert_eq!(h.search("a*", 0, true).iter().map(|e| e.line).collect::<Vec<_>>(), [1, 4]);
+        assert_eq!(h.search("a*", 0, false).len(), 2);
+        assert_eq!(h.search("*a*", 0, false).len(), 3);
+        assert_eq!(h.search("*a*", 0, true).iter().map(|e| e.line).collect::<Vec<_>>(), [1, 4]);
         assert_eq!(h.search("*hi*", 1, false)[0].line, 3);
         assert!(h.search("zzz", 0, false).is_empty());
     }
