@@ -17,17 +17,38 @@ fn rule(ename: &str) -> Vec<String> {
     ]
 }
 
+/// Code evcxr evaluated for a cell: what it compiled and, when the two
+/// share line numbers, what the user wrote (a magic line rewritten into
+/// harness code is shown as the user typed it).
+#[derive(Debug, Clone)]
+pub(crate) struct CellSource {
+    pub(crate) count: u32,
+    pub(crate) generated: String,
+    pub(crate) shown: Option<String>,
+}
+
+impl CellSource {
+    #[cfg(test)]
+    pub(crate) fn plain(count: u32, code: &str) -> Self {
+        CellSource { count, generated: code.to_owned(), shown: None }
+    }
+
+    fn text(&self) -> &str {
+        self.shown.as_deref().unwrap_or(&self.generated)
+    }
+}
+
 /// Where a line of the generated `lib.rs` came from: (cell, 1-based line).
 /// evcxr copies user statements and items verbatim, so the line's text is
 /// looked up in the cells, newest first. Generic lines (`}`) are not
 /// located.
-pub(crate) fn locate(lib_line: &str, cells: &[(u32, String)]) -> Option<(u32, usize)> {
+pub(crate) fn locate(lib_line: &str, cells: &[CellSource]) -> Option<(usize, usize)> {
     let needle = lib_line.trim();
     if needle.len() < 3 || needle.chars().all(|c| "{}();,".contains(c)) {
         return None;
     }
-    cells.iter().rev().find_map(|(n, code)| {
-        code.lines().position(|l| l.trim() == needle).map(|i| (*n, i + 1))
+    cells.iter().enumerate().rev().find_map(|(k, c)| {
+        c.generated.lines().position(|l| l.trim() == needle).map(|i| (k, i + 1))
     })
 }
 
@@ -50,7 +71,7 @@ pub(crate) fn excerpt(code: &str, line: usize) -> String {
 
 /// The error for a cell that panicked. `lib_rs` is the source evcxr
 /// compiled; `cells` the notebook's cells so far.
-pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[(u32, String)]) -> Outcome {
+pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[CellSource]) -> Outcome {
     // The panic that ended the cell: the main thread's if there was one
     // (a worker's panic resumed there skips the hook), else the first.
     let ev = events
@@ -77,10 +98,10 @@ pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[(u32, 
         locate(text, cells)
     });
     match located {
-        Some((cell, line)) => {
-            let code = &cells.iter().find(|(n, _)| *n == cell).expect("located cell").1;
-            tb.push(format!("Cell {GREEN}In[{cell}]{RESET}, line {line}"));
-            tb.push(excerpt(code, line));
+        Some((k, line)) => {
+            let cell = &cells[k];
+            tb.push(format!("Cell {GREEN}In[{}]{RESET}, line {line}", cell.count));
+            tb.push(excerpt(cell.text(), line));
         }
         None => {
             if let (Some(file), Some(line)) = (&ev.file, ev.line) {
@@ -132,18 +153,14 @@ pub(crate) fn process_died(detail: &str, lost: &[String]) -> Outcome {
 }
 
 /// rustc's errors, drawn over the user's cell.
-pub(crate) fn compile_outcome(errors: &[evcxr::CompilationError], source: &str, count: u32) -> Outcome {
-    let name = format!("In[{count}]");
+pub(crate) fn compile_outcome(errors: &[evcxr::CompilationError], cell: &CellSource) -> Outcome {
+    let name = format!("In[{}]", cell.count);
+    let map = super::compile_report::ColumnMap::new(&cell.generated, cell.text());
     let mut tb = Vec::new();
     for e in errors {
         let mut rendered = None;
         if e.is_from_user_code() {
-            if let Some(report) = e.build_report(name.clone(), source.to_owned(), evcxr::Theme::Light) {
-                let mut buf = Vec::new();
-                if report.write(ariadne::sources([(name.clone(), source)]), &mut buf).is_ok() {
-                    rendered = Some(String::from_utf8_lossy(&buf).into_owned());
-                }
-            }
+            rendered = super::compile_report::render(e, &name, &map);
         }
         let text = rendered.unwrap_or_else(|| {
             let code = e.code().map(|c| format!("[{c}]")).unwrap_or_default();
@@ -175,15 +192,18 @@ mod tests {
 
     #[test]
     fn locate_finds_newest_cell_and_skips_braces() {
-        let cells = vec![(1, "fn f() {\n    panic!(\"x\");\n}".to_owned()), (2, "let v = vec![1];\nv[3];".to_owned())];
-        assert_eq!(locate("    v[3];", &cells), Some((2, 2)));
-        assert_eq!(locate("        panic!(\"x\");", &cells), Some((1, 2)));
+        let cells = vec![
+            CellSource::plain(1, "fn f() {\n    panic!(\"x\");\n}"),
+            CellSource::plain(2, "let v = vec![1];\nv[3];"),
+        ];
+        assert_eq!(locate("    v[3];", &cells), Some((1, 2)));
+        assert_eq!(locate("        panic!(\"x\");", &cells), Some((0, 2)));
         assert_eq!(locate("}", &cells), None);
     }
 
     #[test]
     fn panic_traceback_points_at_the_cell_line() {
-        let cells = vec![(4, "let v = vec![1, 2, 3];\nlet x = v[10];".to_owned())];
+        let cells = vec![CellSource::plain(4, "let v = vec![1, 2, 3];\nlet x = v[10];")];
         let lib = "fn generated() {\nlet x = v[10];\n}";
         let ev = PanicEvent {
             message: "index out of bounds".into(),

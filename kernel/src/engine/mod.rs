@@ -10,6 +10,7 @@
 //! restart of the process.
 
 mod child;
+mod compile_report;
 mod errors;
 mod relay;
 mod slot;
@@ -30,8 +31,8 @@ pub(crate) struct EvcxrInterpreter {
     relay: Relay,
     control: Arc<ChildControl>,
     session: parlab_magics::Session,
-    /// Code evaluated so far, by execution count (to place panics).
-    cells: Vec<(u32, String)>,
+    /// Code evaluated so far (to place panics in the user's cells).
+    cells: Vec<errors::CellSource>,
     pid: Option<i32>,
     parlab_ready: bool,
     _slot: Option<slot::Slot>,
@@ -94,7 +95,9 @@ impl EvcxrInterpreter {
     }
 
     /// Evaluates one piece of code as a cell and explains how it went.
-    fn run(&mut self, code: &str, count: u32, explain: Explain, out: &Arc<dyn Output>) -> Outcome {
+    /// `shown` is the user's cell when `code` keeps its line numbers (a
+    /// rewritten magic line): errors are drawn over it.
+    fn run(&mut self, code: &str, count: u32, explain: Explain, shown: Option<&str>, out: &Arc<dyn Output>) -> Outcome {
         if code.lines().any(|l| l.trim() == ":quit") {
             return errors::simple(
                 "UsageError",
@@ -111,7 +114,9 @@ impl EvcxrInterpreter {
         );
         let was_interrupted = self.control.end();
         let events = self.relay.finish(self.parlab_ready && !matches!(result, Err(evcxr::Error::CompilationErrors(_)) | Err(evcxr::Error::SubprocessTerminated(_))));
-        self.cells.push((count, code.to_owned()));
+        if explain != Explain::Internal {
+            self.cells.push(errors::CellSource { count, generated: code.to_owned(), shown: shown.map(str::to_owned) });
+        }
         let outcome = match result {
             Ok(outputs) => {
                 let main_panic = events.panics.iter().any(|p| p.main);
@@ -132,7 +137,10 @@ impl EvcxrInterpreter {
                 let explained = errs.iter().find_map(|e| parlab_magics::explain_compile_error(explain, e.code(), &e.message()));
                 match explained {
                     Some(msg) => errors::simple("UsageError", msg),
-                    None => errors::compile_outcome(&errs, code, count),
+                    None => errors::compile_outcome(
+                        &errs,
+                        &errors::CellSource { count, generated: code.to_owned(), shown: shown.map(str::to_owned) },
+                    ),
                 }
             }
             Err(evcxr::Error::SubprocessTerminated(detail)) => {
@@ -220,15 +228,17 @@ impl Interpreter for EvcxrInterpreter {
         };
         let outcome = match plan {
             Plan::Nothing => Outcome::Ok { result: None },
-            Plan::Plain(code) => self.run(&code, count, Explain::None, &out),
+            Plan::Plain(code) => self.run(&code, count, Explain::None, Some(&code), &out),
             Plan::Steps(steps) => {
+                // One step (the timing magics) keeps the cell's lines.
+                let shown = (steps.len() == 1).then_some(code);
                 let mut first_error = None;
                 let mut last = Outcome::Ok { result: None };
                 for step in steps {
                     if first_error.is_some() && !step.always {
                         continue;
                     }
-                    let o = self.run(&step.code, count, step.explain, &out);
+                    let o = self.run(&step.code, count, step.explain, shown, &out);
                     match o {
                         Outcome::Error { .. } if first_error.is_none() => first_error = Some(o),
                         Outcome::Error { .. } => {}

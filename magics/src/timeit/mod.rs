@@ -8,9 +8,9 @@
 //! - [`explain`] turns "moved value" errors from that closure into one
 //!   plain sentence.
 //!
-//! Choices where IPython gives no answer: an empty `%timeit` line becomes
-//! an empty line (IPython silently returns `None`); an empty `%time`
-//! line is a usage error; `-v NAME` binds the `TimeitResult` to `NAME` in
+//! Choices where IPython gives no answer: an empty `%timeit` or `%time`
+//! statement, and a `%%timeit` with no body, are usage errors (IPython
+//! silently returns `None`, which hides a typo); `-v NAME` binds the `TimeitResult` to `NAME` in
 //! the notebook; `%%time` bodies are evaluated in a block, so their `let`s
 //! do not persist (`%time let x = f();` on one line does bind `x`).
 //!
@@ -33,6 +33,11 @@ pub(crate) fn plan_cell_magic(name: &str, args: &str, body: &str, session: &Sess
         "timeit" => {
             let a = parse_timeit(args)?;
             let setup = grammar::cut_trailing_comment(a.stmt).trim_end();
+            if body.trim().is_empty() {
+                return Err(UsageError::new(
+                    "%%timeit needs a body to time: the first line is setup, the lines below it are timed",
+                ));
+            }
             (rewrite::timeit_cell(&a, setup, body, started), Explain::TimedStatement)
         }
         _ => {
@@ -66,8 +71,7 @@ pub(crate) fn rewrite_line_magic(name: &str, args: &str, binding: &str, session:
             }
             let (stmt, semicolon) = split_statement(a.stmt);
             if stmt.is_empty() {
-                // IPython returns None and prints nothing.
-                return Ok(if binding.is_empty() { String::new() } else { format!("{binding} ();") });
+                return Err(UsageError::new("%timeit needs a statement to time, e.g. `%timeit f(x)`"));
             }
             Ok(rewrite::timeit_line(&a, stmt, semicolon, binding, started))
         }

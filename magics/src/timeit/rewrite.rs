@@ -77,7 +77,9 @@ fn finish(value_expr: String, returns: bool, binding: &str, semicolon: bool) -> 
         (false, true) => format!("{binding} {{ {value_expr} }};"),
         (false, false) => format!("{binding} {{ {value_expr}; }};"),
         (true, true) => format!("{{ {value_expr} }}{}", if semicolon { ";" } else { "" }),
-        (true, false) => format!("{{ {value_expr}; }}{}", if semicolon { ";" } else { "" }),
+        // A statement, not a `()` value: evcxr would show `()` as the
+        // cell's result, and IPython's `%timeit` without `-o` shows none.
+        (true, false) => format!("{{ {value_expr}; }};"),
     }
 }
 
@@ -105,7 +107,7 @@ pub(crate) fn timeit_cell(a: &TimeitArgs<'_>, setup: &str, body: &str, started_n
     match &a.var {
         Some(var) => format!("let {var} = {{ {call} }};"),
         None if a.output => format!("{{ {call} }}"),
-        None => format!("{{ {call}; }}"),
+        None => format!("{{ {call}; }};"),
     }
 }
 

@@ -119,11 +119,11 @@ fn usage_errors() {
 }
 
 #[test]
-fn empty_timeit_line_does_nothing() {
-    let Ok(Plan::Steps(steps)) = plan("%timeit\nlet a = 1;", &session()) else { panic!() };
-    assert_eq!(steps[0].code, "\nlet a = 1;\n");
-    let Ok(Plan::Steps(steps)) = plan("%timeit -q ;", &session()) else { panic!() };
-    assert_eq!(steps[0].code.trim(), "");
+fn empty_statements_are_usage_errors() {
+    for cell in ["%timeit\nlet a = 1;", "%timeit -q ;", "%timeit -n 10", "%%timeit let a = 1;\n", "%%timeit", "%time"] {
+        let err = plan(cell, &session()).expect_err(cell);
+        assert!(err.message.contains("needs a"), "{cell:?}: {}", err.message);
+    }
 }
 
 #[test]
