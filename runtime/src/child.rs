@@ -78,6 +78,24 @@ fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
         main: unsafe { libc::gettid() == libc::getpid() },
         interrupt,
     });
+    let _ = std::io::stdout().flush();
+    drain_stdout_pipe();
+}
+
+/// Waits (up to 100 ms) until the relay thread has read what is in the
+/// stdout pipe. A panic that cannot unwind (one inside a `Drop` during
+/// unwinding, a failed precondition check) aborts right after the hook,
+/// and the marker with its message would die in the pipe; after an
+/// ordinary panic the pipe is empty within microseconds.
+fn drain_stdout_pipe() {
+    for _ in 0..100 {
+        let mut pending: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int; fd 1 is the relay's pipe.
+        if unsafe { libc::ioctl(1, libc::FIONREAD, &mut pending) } != 0 || pending == 0 {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
 }
 
 const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";

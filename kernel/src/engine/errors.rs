@@ -141,9 +141,18 @@ fn lost_sentence(lost: &[String]) -> String {
 }
 
 /// The evaluation process died (abort, segfault, `process::exit`).
-pub(crate) fn process_died(detail: &str, lost: &[String]) -> Outcome {
+/// `panics` are the panics the process reported in this cell: one that
+/// could not unwind ends in an abort, and their messages are the useful
+/// part (`first → in drop → panic in a destructor during cleanup`).
+pub(crate) fn process_died(detail: &str, lost: &[String], panics: &[PanicEvent]) -> Outcome {
+    let cause = if panics.is_empty() {
+        String::new()
+    } else {
+        let chain: Vec<&str> = panics.iter().map(|p| p.message.as_str()).collect();
+        format!(" after a panic that could not unwind ({})", chain.join(" → "))
+    };
     let evalue = format!(
-        "the evaluation process died ({}); a new one was started, {}",
+        "the evaluation process died ({}){cause}; a new one was started, {}",
         detail.trim(),
         lost_sentence(lost)
     );

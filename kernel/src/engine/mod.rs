@@ -74,8 +74,11 @@ impl EvcxrInterpreter {
             parlab_ready: false,
             _slot: slot,
         };
-        let dep = format!(":dep parlab = {{ path = {:?} }}", runtime_dir().display().to_string());
-        if let Err(e) = me.ctx.execute(&dep) {
+        // rayon comes with the runtime (Pool is built on it), so cells can
+        // `use rayon::prelude::*;` without waiting for a build: cargo
+        // unifies both requirements into the one copy parlab already uses.
+        let deps = format!(":dep parlab = {{ path = {:?} }}\n:dep rayon = \"1\"", runtime_dir().display().to_string());
+        if let Err(e) = me.ctx.execute(&deps) {
             crate::server::log(format!("could not add the parlab runtime: {e}"));
         }
         me.init_child();
@@ -147,7 +150,7 @@ impl EvcxrInterpreter {
                 if was_interrupted {
                     errors::interrupted(Some(&vars_before))
                 } else {
-                    errors::process_died(&detail, &vars_before)
+                    errors::process_died(&detail, &vars_before, &events.panics)
                 }
             }
             Err(other) => errors::simple("Error", other.to_string()),

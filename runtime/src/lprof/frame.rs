@@ -36,13 +36,13 @@ impl LpFrame {
     #[inline]
     pub fn enter(fn_id: u32, first: u32, last: u32) -> LpFrame {
         let len = last.saturating_sub(first) + 1;
-        let slots = if table::ACTIVE.load(Relaxed) {
-            crate::interrupt::check();
-            table::slots(fn_id, len)
-        } else {
-            std::ptr::null()
-        };
-        LpFrame { slots, len, base: first, last: Cell::new(len), t: Cell::new(0) }
+        if !table::ACTIVE.load(Relaxed) {
+            return LpFrame { slots: std::ptr::null(), len, base: first, last: Cell::new(len), t: Cell::new(0) };
+        }
+        crate::interrupt::check();
+        let slots = table::slots(fn_id, len);
+        // The sink slot gets the time from here to the first probe.
+        LpFrame { slots, len, base: first, last: Cell::new(len), t: Cell::new(clock::now()) }
     }
 
     /// A line event: cell line `line` starts executing.
@@ -72,14 +72,16 @@ impl LpFrame {
         // SAFETY: `last <= len` and the table has `len + 1` slots (see
         // `table::slots`), alive for the whole process.
         let s = unsafe { &*self.slots.add(self.last.get() as usize) };
-        s.hits.store(s.hits.load(Relaxed) + 1, Relaxed);
-        s.ticks.store(s.ticks.load(Relaxed) + now.wrapping_sub(self.t.get()), Relaxed);
+        // Wrapping: cells build with overflow checks, and a probe must
+        // never panic (it may run inside `Drop` during unwinding).
+        s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
+        s.ticks.store(s.ticks.load(Relaxed).wrapping_add(now.wrapping_sub(self.t.get())), Relaxed);
     }
 
     /// A frame writing into `slots` directly (probe-cost calibration).
     pub(crate) fn detached(slots: &[table::Slot]) -> LpFrame {
         let len = slots.len() as u32 - 1;
-        LpFrame { slots: slots.as_ptr(), len, base: 1, last: Cell::new(len), t: Cell::new(0) }
+        LpFrame { slots: slots.as_ptr(), len, base: 1, last: Cell::new(len), t: Cell::new(clock::now()) }
     }
 }
 
