@@ -52,7 +52,7 @@ impl<R: Send + 'static> Feed<R> {
         let len = items.len();
         let shared = Arc::clone(&control);
         let min_len = pool.chunksize;
-        pool.threads.spawn(move || {
+        pool.rayon().spawn(move || {
             items.into_par_iter().enumerate().with_min_len(min_len).for_each_with(tx, |tx, (i, a)| {
                 if i >= shared.limit.load(Ordering::Relaxed) {
                     return;

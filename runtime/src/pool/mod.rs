@@ -37,6 +37,7 @@ mod render;
 mod scaling;
 mod starmap;
 mod task;
+mod threads;
 
 pub use async_result::AsyncResult;
 pub use imap::{Imap, ImapUnordered};
@@ -63,7 +64,9 @@ use task::Guard;
 /// ```
 #[derive(Clone)]
 pub struct Pool {
-    threads: Arc<rayon::ThreadPool>,
+    /// Identity; the threads are per cell (see `threads.rs` for why).
+    token: Arc<threads::Token>,
+    threads: usize,
     chunksize: usize,
 }
 
@@ -75,7 +78,7 @@ impl std::panic::RefUnwindSafe for Pool {}
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pool")
-            .field("threads", &self.threads.current_num_threads())
+            .field("threads", &self.threads)
             .field("chunksize", &self.chunksize)
             .finish()
     }
@@ -101,12 +104,16 @@ impl Pool {
     /// assert_eq!(parlab::Pool::new(3).threads(), 3);
     /// ```
     pub fn new(threads: usize) -> Self {
-        let threads = rayon::ThreadPoolBuilder::new()
-            .num_threads(threads.max(1))
-            .thread_name(|i| format!("parlab-pool-{i}"))
-            .build()
-            .expect("parlab: could not start the pool's threads");
-        Pool { threads: Arc::new(threads), chunksize: 1 }
+        let pool = Pool { token: Arc::default(), threads: threads.max(1), chunksize: 1 };
+        // Start the threads now, as a pool constructor should; later
+        // cells start their own (see `threads.rs`).
+        let _ = pool.rayon();
+        pool
+    }
+
+    /// The rayon pool that runs this pool's tasks for the calling cell.
+    pub(crate) fn rayon(&self) -> Arc<rayon::ThreadPool> {
+        threads::lookup(&self.token, self.threads)
     }
 
     /// The number of worker threads.
@@ -115,7 +122,7 @@ impl Pool {
     /// assert!(parlab::Pool::default().threads() >= 1);
     /// ```
     pub fn threads(&self) -> usize {
-        self.threads.current_num_threads()
+        self.threads
     }
 
     /// The same pool, handing tasks to workers in batches of at least
@@ -135,7 +142,7 @@ impl Pool {
     /// ```
     #[must_use]
     pub fn with_chunksize(&self, chunksize: usize) -> Self {
-        Pool { threads: Arc::clone(&self.threads), chunksize: chunksize.max(1) }
+        Pool { token: Arc::clone(&self.token), threads: self.threads, chunksize: chunksize.max(1) }
     }
 
     /// The batch size set by [`Pool::with_chunksize`].
@@ -180,7 +187,7 @@ impl Pool {
                 .map(|(i, a)| guard.run(i, || f(a)))
                 .collect::<Vec<R>>()
         };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.threads.install(run))) {
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rayon().install(run))) {
             Ok(results) => results,
             Err(payload) => guard.rethrow(payload),
         }
@@ -219,6 +226,6 @@ impl Pool {
         R: Send + 'static,
         F: FnOnce(A) -> R + Send + 'static,
     {
-        async_result::spawn(&self.threads, move || f(arg))
+        async_result::spawn(&self.rayon(), move || f(arg))
     }
 }
