@@ -13,6 +13,12 @@ alternating cell by cell, so machine noise hits both alike.
 - var_cell_s: median round trip of `let vN = vec![N; 1000]; vN.len()`,
   a cell that defines a variable evcxr must carry into the next cells.
 
+parlab only (issues 3 and 5):
+- timeit_magic_overhead_s: median latency of `%timeit -n 1 -r 1 N + 1`
+  minus that of `N + 1`, cell for cell.
+- first_pool_cell_s: process start of a fresh kernel to the reply of its
+  first cell, `use parlab::prelude::*; Pool::new(2).map(...)`.
+
 evcxr_jupyter is found on PATH or given with --evcxr (install it with
 `cargo install evcxr_jupyter --version 0.22.0 --locked`).
 """
@@ -90,15 +96,33 @@ def main():
             plain[k].append(timed(kc, f"{n} + 1"))
         for k, (_, kc) in kernels.items():
             var[k].append(timed(kc, f"let v{n} = vec![{n}u64; 1000]; v{n}.len()"))
+    overhead = []
+    _, pkc = kernels["parlab"]
+    for n in range(args.rounds):
+        magic = timed(pkc, f"%timeit -n 1 -r 1 {n} + 1")
+        overhead.append(magic - timed(pkc, f"{n} + 1"))
     for km, kc in kernels.values():
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+    t0 = time.perf_counter()
+    km = KernelManager(kernel_name="parlab")
+    km.start_kernel()
+    kc = km.client()
+    kc.start_channels()
+    kc.wait_for_ready(timeout=600)
+    timed(kc, "use parlab::prelude::*;\nPool::new(2).map(|x: u64| x + 1, 0..4)")
+    first_pool = time.perf_counter() - t0
+    kc.stop_channels()
+    km.shutdown_kernel(now=True)
 
     for name, data in [("kernel_start_s", starts), ("plain_cell_s", plain), ("var_cell_s", var)]:
         p, e = statistics.median(data["parlab"]), statistics.median(data["evcxr"])
         print(f"{name}_parlab {p:.3f} s")
         print(f"{name}_evcxr_jupyter {e:.3f} s")
         print(f"{name} {p / e:.2f} ratio")
+    print(f"timeit_magic_overhead_s {statistics.median(overhead):.3f} s")
+    print(f"first_pool_cell_s {first_pool:.2f} s")
 
 
 if __name__ == "__main__":

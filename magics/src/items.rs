@@ -17,7 +17,10 @@
 //! assert_eq!(items.function_names(), ["P::m", "f"]);
 //! ```
 
+mod attach;
 pub(crate) mod record;
+
+pub use attach::attach_impls;
 
 use crate::lprun::instrument;
 
@@ -48,6 +51,12 @@ pub struct RecordedItem {
     /// for a `fn`, the methods of an impl block, the functions of a module
     /// (recursively).
     pub functions: Vec<FnSite>,
+    /// For impl blocks, the name of the evcxr item that carries the block:
+    /// the type (or trait) it follows in its own cell, which evcxr attaches
+    /// it to, or else an invented `__PARLAB_IMPL_<cell>_<line>_<col>`
+    /// const that [`attach_impls`] puts before it, so a later cell can
+    /// replace the block by re-defining that name. `None` for other items.
+    pub holder: Option<String>,
 }
 
 /// The kind of a [`RecordedItem`].
@@ -100,12 +109,18 @@ impl RecordedItem {
         match &self.kind {
             ItemKind::Fn | ItemKind::Other => format!("value {}", self.name),
             ItemKind::Type | ItemKind::Trait | ItemKind::Mod => format!("type {}", self.name),
-            ItemKind::Impl { trait_: Some(t), .. } => format!("impl {t} for {}", self.name),
+            ItemKind::Impl { trait_: Some(t), .. } => format!("impl {} for {}", last_segment(t), self.name),
             ItemKind::Impl { trait_: None, .. } => format!("impl {}", self.name),
         }
     }
 
-    fn replaces(&self, older: &RecordedItem) -> bool {
+    /// Whether recording `self` after `older` removes `older`: same key
+    /// (see [`RecordedItem::key`]), or `older` is an impl block evcxr
+    /// attached to the item `self` re-defines.
+    pub fn replaces(&self, older: &RecordedItem) -> bool {
+        if !matches!(self.kind, ItemKind::Impl { .. }) && older.holder.as_deref() == Some(self.name.as_str()) {
+            return true;
+        }
         if self.key() != older.key() {
             return false;
         }
@@ -135,6 +150,23 @@ pub enum LookupError {
         /// Why (a `const fn`, an `async fn`, …).
         reason: String,
     },
+}
+
+/// `Display` for `std::fmt::Display`, `From<i32>` for `convert::From<i32>`:
+/// how a trait is usually written differs between cells.
+fn last_segment(path: &str) -> &str {
+    let mut depth = 0i32;
+    let mut start = 0;
+    let bytes = path.as_bytes();
+    for (i, &b) in bytes.iter().enumerate() {
+        match b {
+            b'<' | b'(' => depth += 1,
+            b'>' | b')' => depth -= 1,
+            b':' if depth == 0 && bytes.get(i + 1) == Some(&b':') => start = i + 2,
+            _ => {}
+        }
+    }
+    &path[start.min(path.len())..]
 }
 
 fn list(names: &[String]) -> String {
@@ -217,28 +249,53 @@ impl ItemRegistry {
             probed.push((*index, text));
         }
         // A method is re-emitted with its type and every impl block of the
-        // type, so the redefinition is self-contained whichever way the
-        // kernel keys impl blocks.
-        let mut emit: Vec<usize> = Vec::new();
+        // type, each inside the evcxr item that carries it (its holder), so
+        // the new text replaces the old and nothing is defined twice.
+        let mut groups: Vec<Vec<usize>> = Vec::new();
+        let mut holders: Vec<String> = Vec::new();
         for (index, _) in &by_item {
             let item = &self.items[*index];
-            let group: Vec<usize> = match item.kind {
-                ItemKind::Impl { .. } => (0..self.items.len())
-                    .filter(|&i| self.items[i].name == item.name && matches!(self.items[i].kind, ItemKind::Type | ItemKind::Impl { .. }))
-                    .collect(),
-                _ => vec![*index],
-            };
-            emit.extend(group.into_iter().filter(|i| !emit.contains(i)).collect::<Vec<_>>());
+            if !matches!(item.kind, ItemKind::Impl { .. }) {
+                groups.push(vec![*index]);
+                continue;
+            }
+            let mut wanted = vec![item.name.clone()];
+            wanted.extend(self.items.iter().filter(|i| i.name == item.name).filter_map(|i| i.holder.clone()));
+            for holder in wanted {
+                if !holders.contains(&holder) {
+                    groups.push(self.held_by(&holder));
+                    holders.push(holder);
+                }
+            }
         }
         let mut instrumented = String::new();
         let mut original = String::new();
-        for i in emit {
-            let source = &self.items[i].source;
+        let mut emitted: Vec<usize> = Vec::new();
+        for i in groups.into_iter().flatten() {
+            if emitted.contains(&i) {
+                continue;
+            }
+            emitted.push(i);
+            let item = &self.items[i];
+            if let Some(anchor) = item.holder.as_deref().filter(|h| h.starts_with(record::ANCHOR_PREFIX)) {
+                let line = format!("const {anchor}: () = ();\n");
+                instrumented.push_str(&line);
+                original.push_str(&line);
+            }
+            let source = &item.source;
             instrumented.push_str(probed.iter().find(|(p, _)| *p == i).map_or(source, |(_, text)| text));
             instrumented.push('\n');
             original.push_str(source);
             original.push('\n');
         }
         Ok(Redefinition { functions, instrumented, original })
+    }
+
+    /// The items evcxr keeps under the name `holder`, in order: the named
+    /// item itself (none for an invented anchor) and the impl blocks
+    /// attached to it.
+    pub(crate) fn held_by(&self, holder: &str) -> Vec<usize> {
+        let own = self.items.iter().rposition(|i| i.name == holder && matches!(i.kind, ItemKind::Type | ItemKind::Trait));
+        own.into_iter().chain((0..self.items.len()).filter(|&i| self.items[i].holder.as_deref() == Some(holder))).collect()
     }
 }

@@ -16,7 +16,9 @@ mod getopt;
 pub mod items;
 mod timeit;
 mod lprun;
+pub mod mpirun;
 mod plan;
 
 pub use items::ItemRegistry;
+pub use mpirun::BuildSettings;
 pub use plan::{explain_compile_error, plan, Explain, Plan, Session, Step, UsageError};

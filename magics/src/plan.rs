@@ -20,6 +20,8 @@ pub struct Session {
     /// the Unix epoch. Generated timing code subtracts it from the time it
     /// starts running to report compile time, as IPython's `Compiler time`.
     pub cell_started_unix_ns: u128,
+    /// `:dep` crates and `:opt` level of earlier cells (for `%%mpirun`).
+    pub build: crate::mpirun::BuildSettings,
 }
 
 /// How to evaluate one cell.
@@ -31,6 +33,9 @@ pub enum Plan {
     Nothing,
     /// Evaluate these steps in order.
     Steps(Vec<Step>),
+    /// Build the cell as an MPI program and run it with mpirun
+    /// (`%%mpirun`); nothing is evaluated in the session.
+    Mpirun(Box<crate::mpirun::MpirunPlan>),
 }
 
 /// One evaluation in a [`Plan::Steps`].
@@ -88,6 +93,11 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
         let (name, args) = split_name(first);
         return match name {
             "timeit" | "time" => crate::timeit::plan_cell_magic(name, args, body, session),
+            "mpirun" => {
+                // Blank lines above the magic line still count as cell lines.
+                let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
+                crate::mpirun::plan_cell_magic(args, body, magic_line + 1, session)
+            }
             _ => Err(UsageError::new(format!("Cell magic `%%{name}` not found."))),
         };
     }

@@ -16,6 +16,7 @@
 
 pub mod display;
 pub mod interrupt;
+pub mod mpi;
 mod input;
 mod child;
 mod timeit;
@@ -32,8 +33,16 @@ pub use pool::{
     ProcessPoolError, Scaling, ScalingPoint, Starmap,
 };
 
-/// `use parlab::prelude::*;` brings in what a course notebook uses.
+/// The rayon this crate is built on (the kernel also makes it available to
+/// cells as `rayon`).
+pub use rayon;
+
+/// `use parlab::prelude::*;` brings in what a course notebook uses,
+/// rayon's parallel iterators included (`par_iter`, `into_par_iter`): the
+/// course compares them with `Pool`, and cells should not need a second
+/// `use` line for that.
 pub mod prelude {
+    pub use rayon::prelude::*;
     pub use crate::lprof::LineProfile;
     pub use crate::display::{clear_output, display, DisplayHandle, MimeBundle};
     pub use crate::pool::{scaling, with_threads, Pool, ProcessPool, Scaling};

@@ -10,7 +10,7 @@ const RED: &str = "\x1b[0;31m";
 const GREEN: &str = "\x1b[0;32m";
 const RESET: &str = "\x1b[0m";
 
-fn rule(ename: &str) -> Vec<String> {
+pub(crate) fn rule(ename: &str) -> Vec<String> {
     vec![
         format!("{RED}{}{RESET}", "-".repeat(75)),
         format!("{RED}{ename:<42}{RESET}Traceback (most recent call last)"),

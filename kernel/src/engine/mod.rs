@@ -12,6 +12,7 @@
 mod child;
 mod compile_report;
 mod errors;
+mod mpirun;
 mod relay;
 mod slot;
 
@@ -60,6 +61,16 @@ impl EvcxrInterpreter {
             if std::env::var_os("EVCXR_CONFIG_DIR").is_none() {
                 std::env::set_var("EVCXR_CONFIG_DIR", slot::cache_root().join("evcxr-config"));
             }
+            // evcxr builds cells (and their dependencies) with debug
+            // assertions and overflow checks on. A performance course must
+            // time the code it would ship: with them, ndarray's element-wise
+            // operations run 2-4x slower than a plain loop (measured), which
+            // teaches the wrong lesson. Release semantics, evcxr's opt level.
+            for var in ["CARGO_PROFILE_DEV_DEBUG_ASSERTIONS", "CARGO_PROFILE_DEV_OVERFLOW_CHECKS"] {
+                if std::env::var_os(var).is_none() {
+                    std::env::set_var(var, "false");
+                }
+            }
         }
         let (ctx, outputs) = CommandContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
         let relay = Relay::start(outputs.stdout, outputs.stderr);
@@ -78,10 +89,19 @@ impl EvcxrInterpreter {
         // `use rayon::prelude::*;` without waiting for a build: cargo
         // unifies both requirements into the one copy parlab already uses.
         let deps = format!(":dep parlab = {{ path = {:?} }}\n:dep rayon = \"1\"", runtime_dir().display().to_string());
-        if let Err(e) = me.ctx.execute(&deps) {
-            crate::server::log(format!("could not add the parlab runtime: {e}"));
+        // One evaluation adds the dependencies and prepares the process:
+        // each evcxr evaluation is a cargo build, and start-up waits for it.
+        match me.ctx.execute(&format!("{deps}\n{INIT}")) {
+            Ok(_) => {
+                me.parlab_ready = true;
+                me.pid = me.control.pid();
+                let _ = me.relay.finish(false);
+            }
+            Err(e) => {
+                crate::server::log(format!("could not add the parlab runtime: {e}"));
+                me.init_child();
+            }
         }
-        me.init_child();
         Ok(me)
     }
 
@@ -200,7 +220,9 @@ fn library_path(slot: Option<&std::path::Path>) -> Option<std::ffi::OsString> {
 }
 
 fn mime_map(content: std::collections::HashMap<String, String>) -> Option<Map<String, Value>> {
-    if content.is_empty() {
+    // A cell ending in a `()` value (a `for` loop, `println!`) has no
+    // result, as a Python statement has none.
+    if content.is_empty() || (content.len() == 1 && content.get("text/plain").is_some_and(|t| t == "()")) {
         return None;
     }
     let mut map = Map::new();
@@ -231,7 +253,14 @@ impl Interpreter for EvcxrInterpreter {
         };
         let outcome = match plan {
             Plan::Nothing => Outcome::Ok { result: None },
-            Plan::Plain(code) => self.run(&code, count, Explain::None, Some(&code), &out),
+            Plan::Plain(code) => {
+                // Stand-alone impl blocks get a name evcxr can replace (see
+                // `parlab_magics::items::attach_impls`); lines are kept.
+                let generated = parlab_magics::items::attach_impls(&code, count, &self.session.items);
+                self.run(generated.as_deref().unwrap_or(&code), count, Explain::None, Some(&code), &out)
+            }
+            // A separate program: the session's items are not touched.
+            Plan::Mpirun(p) => return mpirun::run(&p, &self.control, &out),
             Plan::Steps(steps) => {
                 // One step (the timing magics) keeps the cell's lines.
                 let shown = (steps.len() == 1).then_some(code);
@@ -257,6 +286,7 @@ impl Interpreter for EvcxrInterpreter {
         };
         if matches!(outcome, Outcome::Ok { .. }) {
             self.session.items.record_cell(count, code);
+            self.session.build.record_cell(code);
         }
         outcome
     }

@@ -10,6 +10,15 @@ use syn::spanned::Spanned;
 
 /// The top-level items of a cell; empty if the cell does not parse.
 pub(super) fn parse_cell(cell: u32, code: &str) -> Vec<RecordedItem> {
+    parse_cell_at(cell, code).into_iter().map(|(item, _)| item).collect()
+}
+
+/// Prefix of the names [`RecordedItem::holder`] invents for impl blocks
+/// that evcxr would not attach to their own type (see `attach.rs`).
+pub(crate) const ANCHOR_PREFIX: &str = "__PARLAB_IMPL_";
+
+/// [`parse_cell`], with each item's byte offset in `code`.
+pub(super) fn parse_cell_at(cell: u32, code: &str) -> Vec<(RecordedItem, usize)> {
     let blanked: String = code
         .split_inclusive('\n')
         .map(|line| {
@@ -27,14 +36,59 @@ pub(super) fn parse_cell(cell: u32, code: &str) -> Vec<RecordedItem> {
     };
     let lines: Vec<&str> = code.lines().collect();
     let cx = Cx { cell, code: &blanked, lines: &lines };
-    block
-        .stmts
-        .iter()
-        .filter_map(|stmt| match stmt {
-            syn::Stmt::Item(item) => cx.record(item),
-            _ => None,
-        })
-        .collect()
+    // evcxr attaches an unnamed item (an impl block) to the previous
+    // *named* item of the same cell; `use` and `macro_rules!` do not count.
+    let mut previous_named: Option<String> = None;
+    let mut out = Vec::new();
+    for stmt in &block.stmts {
+        let syn::Stmt::Item(item) = stmt else { continue };
+        let Some(mut recorded) = cx.record(item) else { continue };
+        let start = item.span().start();
+        // The added `{` shifts the first line's columns by one.
+        let column = if start.line == 1 { start.column.saturating_sub(1) } else { start.column };
+        if let syn::Item::Impl(i) = item {
+            let own = |name: &str| name == recorded.name || trait_ident(i).is_some_and(|t| t == name);
+            recorded.holder = Some(match &previous_named {
+                Some(p) if own(p) => p.clone(),
+                _ => format!("{ANCHOR_PREFIX}{cell}_{}_{column}", start.line),
+            });
+        } else if evcxr_named(item) {
+            previous_named = Some(recorded.name.clone());
+        }
+        let offset = byte_offset(code, start.line, column);
+        out.push((recorded, offset));
+    }
+    out
+}
+
+/// Whether evcxr stores `item` under its name (and attaches following
+/// impl blocks to it): evcxr's `item::item_name` minus `macro_rules!`,
+/// which it stores without making it the attachment point.
+fn evcxr_named(item: &syn::Item) -> bool {
+    matches!(
+        item,
+        syn::Item::Const(_)
+            | syn::Item::Enum(_)
+            | syn::Item::Fn(_)
+            | syn::Item::Mod(_)
+            | syn::Item::Static(_)
+            | syn::Item::Struct(_)
+            | syn::Item::Trait(_)
+            | syn::Item::Type(_)
+            | syn::Item::Union(_)
+    )
+}
+
+/// `Display` for `impl std::fmt::Display for P`.
+fn trait_ident(i: &syn::ItemImpl) -> Option<String> {
+    i.trait_.as_ref().and_then(|(_, path, _)| path.segments.last()).map(|s| s.ident.to_string())
+}
+
+/// Byte offset of a 1-based line and 0-based char column in `code`.
+fn byte_offset(code: &str, line: usize, column: usize) -> usize {
+    let line_start: usize = code.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let rest = &code[line_start..];
+    line_start + rest.char_indices().nth(column).map_or(rest.len(), |(b, _)| b)
 }
 
 struct Cx<'a> {
@@ -86,7 +140,7 @@ impl Cx<'_> {
             syn::Item::Macro(m) => (m.ident.as_ref().map_or_else(|| source.clone(), ToString::to_string), ItemKind::Other, vec![]),
             _ => (source.clone(), ItemKind::Other, vec![]),
         };
-        Some(RecordedItem { name, kind, cell: self.cell, first_line, source, functions })
+        Some(RecordedItem { name, kind, cell: self.cell, first_line, source, functions, holder: None })
     }
 
     /// Functions of `m` (and its sub-modules) as `top::…::f`.

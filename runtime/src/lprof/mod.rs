@@ -58,11 +58,21 @@ pub struct LprunOptions {
 /// Cost of one probe in ticks: the best of several runs of an empty
 /// probed loop, measured once per process.
 fn probe_ticks() -> f64 {
+    // Once per process, not per cell: each cell links its own copy of this
+    // crate, and a calibration disturbed by a busy machine would make one
+    // cell's report disagree with the next. The first measurement is kept
+    // in the environment.
+    const ENV: &str = "PARLAB_PROBE_TICKS";
     static TICKS: OnceLock<f64> = OnceLock::new();
     *TICKS.get_or_init(|| {
-        const N: u32 = 200_000;
+        if let Some(t) = std::env::var(ENV).ok().and_then(|v| v.parse::<f64>().ok()) {
+            return t;
+        }
+        const N: u32 = 100_000;
         let slots: Vec<table::Slot> = (0..3).map(|_| table::Slot::default()).collect();
-        (0..7)
+        // The best of many short runs: a run that a context switch or the
+        // other hyper-thread disturbed only ever reads high.
+        let ticks = (0..25)
             .map(|_| {
                 let frame = LpFrame::detached(&slots);
                 let t0 = clock::now();
@@ -73,7 +83,11 @@ fn probe_ticks() -> f64 {
                 drop(frame);
                 t1.wrapping_sub(t0) as f64 / N as f64
             })
-            .fold(f64::INFINITY, f64::min)
+            .fold(f64::INFINITY, f64::min);
+        // SAFETY: called from the cell's thread while no other thread of the
+        // runtime reads the environment (a profiled statement has not started).
+        unsafe { std::env::set_var(ENV, ticks.to_string()) };
+        ticks
     })
 }
 

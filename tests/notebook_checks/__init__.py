@@ -1,0 +1,147 @@
+"""Cell-level checks of the course notebooks' outputs, one module per notebook.
+
+`tests/test_notebooks.py` executes every `notebooks/*.ipynb` and then runs
+the checks registered here for that file, on the fresh outputs and on the
+committed ones. To add checks for a notebook, create a module in this
+package (it is imported automatically) and register functions that take
+the notebook (an `nbformat` node) and assert:
+
+    from notebook_checks import check, cell, speedups, timeit_lines
+
+    @check("03-processes-and-pools.ipynb")
+    def pool_beats_serial(nb):
+        assert speedups(cell(nb, "pool-speedup"))["Pool::map"] > 1
+
+Checks find cells by **tag** (`metadata.tags` in the notebook, visible in
+JupyterLab's property inspector), never by index, so cells can be added or
+moved. Parsers here follow the formats documented in
+`shared/reference/magics-reference.md` (IPython's timeit line,
+line_profiler's table) and `runtime/src/timeit/compare.rs` (compare's
+table). They assert on structure and on figures that do not depend on the
+machine; timing figures only where the effect is large (speed-ups > 1).
+"""
+import importlib
+import pkgutil
+import re
+
+# notebook file name -> {check name: function(nb)}
+CHECKS = {}
+
+
+def check(notebook, name=None):
+    """Registers `fn(nb)` as a check of `notebook` (a file name in notebooks/)."""
+
+    def register(fn):
+        CHECKS.setdefault(notebook, {})[name or fn.__name__] = fn
+        return fn
+
+    return register
+
+
+def cell(nb, tag):
+    """The one code cell carrying `tag`."""
+    found = [c for c in nb.cells if tag in c.get("metadata", {}).get("tags", [])]
+    assert len(found) == 1, f"expected one cell tagged {tag!r}, found {len(found)}"
+    return found[0]
+
+
+def outputs_text(c):
+    """Everything a cell showed as text, in order: streams, and the text/plain of
+    display_data, execute_result and error outputs."""
+    parts = []
+    for o in c.get("outputs", []):
+        if o["output_type"] == "stream":
+            parts.append(o["text"])
+        elif o["output_type"] in ("display_data", "execute_result"):
+            text = o.get("data", {}).get("text/plain", "")
+            parts.append(text if text.endswith("\n") else text + "\n")
+        elif o["output_type"] == "error":
+            parts.append(f"{o['ename']}: {o['evalue']}\n")
+    return "".join(parts)
+
+
+def error_outputs(nb):
+    """(cell index, ename, evalue) of every error output."""
+    return [
+        (i, o.get("ename"), o.get("evalue"))
+        for i, c in enumerate(nb.cells)
+        for o in c.get("outputs", [])
+        if o["output_type"] == "error"
+    ]
+
+
+# IPython's _format_time: "%.3g unit" below a minute, "1min 5s"-style above.
+_TIME = r"(?:[0-9.]+(?:e[+-]?[0-9]+)? (?:ns|μs|us|ms|s)|(?:[0-9]+(?:d|h|min|s) ?)+)"
+TIMEIT_LINE = re.compile(
+    rf"^(?P<mean>{_TIME}) (?:±|\+-) (?P<std>{_TIME}) per loop "
+    r"\(mean (?:±|\+-) std\. dev\. of (?P<runs>[0-9]+) runs?, (?P<loops>[0-9,]+) loops? each\)$",
+    re.M,
+)
+_UNITS = {"ns": 1e-9, "μs": 1e-6, "us": 1e-6, "ms": 1e-3, "s": 1.0}
+
+
+def seconds(text):
+    """A time as `_format_time` prints it (`4.13 μs`, `1min 5s`) in seconds."""
+    text = text.strip()
+    m = re.fullmatch(r"([0-9.]+(?:e[+-]?[0-9]+)?) (ns|μs|us|ms|s)", text)
+    if m:
+        return float(m.group(1)) * _UNITS[m.group(2)]
+    parts = re.findall(r"([0-9]+)(d|h|min|s)", text)
+    assert parts, f"not a time: {text!r}"
+    return sum(int(v) * {"d": 86400, "h": 3600, "min": 60, "s": 1}[u] for v, u in parts)
+
+
+def timeit_lines(c):
+    """The `%timeit` result lines a cell printed, as match objects."""
+    return list(TIMEIT_LINE.finditer(outputs_text(c)))
+
+
+def speedups(c):
+    """`compare`'s table as {row name: speed-up}, the first row being 1.00."""
+    rows = {}
+    for line in outputs_text(c).splitlines():
+        fields = re.split(r"\s{2,}", line.strip())
+        if len(fields) == 4 and fields[3].endswith("×"):
+            rows[fields[0]] = float(fields[3][:-1])
+    assert rows, "no compare() table in the cell's output"
+    return rows
+
+
+def lprun_rows(c, function):
+    """line_profiler's rows for `function`: [(line, hits or None, contents)].
+
+    Columns are cut at the header's label ends (line_profiler right-aligns
+    them there and widens the header with the column)."""
+    lines = outputs_text(c).splitlines()
+    start = next((i for i, l in enumerate(lines) if re.match(rf"Function: {re.escape(function)} at line \d+", l)), None)
+    assert start is not None, f"no profile of {function} in the output"
+    header = next(i for i in range(start, len(lines)) if lines[i].startswith("Line #"))
+    head = lines[header]
+    ends, pos = [], 0
+    for label in ("Line #", "Hits", "Time", "Per Hit", "% Time"):
+        pos = head.index(label, pos) + len(label)
+        ends.append(pos)
+    contents_at = head.index("Line Contents")
+    assert set(lines[header + 1]) == {"="}, "no ==== rule under the header"
+    rows = []
+    for row in lines[header + 2 :]:
+        if not row.strip():
+            break
+        hits = row[ends[0] : ends[1]].strip()
+        rows.append((int(row[: ends[0]]), _count(hits), row[contents_at:]))
+    return rows
+
+
+def _count(text):
+    """A Hits cell: `%d`, or `%g` when wider than the column; None if blank."""
+    if not text:
+        return None
+    return int(text) if text.isdigit() else int(float(text))
+
+
+def _load_all():
+    for info in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{info.name}")
+
+
+_load_all()
