@@ -52,7 +52,9 @@ def fast_versions_are_faster(nb):
     assert len(timeit_lines(c)) == 4
     s = speedups(c)
     assert list(s) == ["index loops", "row iterators", "+ symmetry", "Gram matrix"], s
-    assert all(s[name] > 1 for name in list(s)[1:]), s
+    # In a release build the row iterators run at about the index loops' speed
+    # (both wait on one chain of additions), so only the later steps must win.
+    assert s["+ symmetry"] > 1 and s["Gram matrix"] > s["+ symmetry"], s
 
 
 @check(NB)

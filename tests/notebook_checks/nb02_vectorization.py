@@ -6,7 +6,7 @@ NB = "02-vectorization.ipynb"
 
 @check(NB)
 def elementwise_versions_are_timed(nb):
-    for tag in ("discard", "discard-wrapping"):
+    for tag in ("discard", "discard-black-box"):
         assert len(timeit_lines(cell(nb, tag))) == 1, tag
     for tag in ("elementwise-100", "elementwise-1m"):
         c = cell(nb, tag)
