@@ -199,3 +199,35 @@ fn descendants(root: i32) -> Vec<i32> {
     found.remove(0);
     found
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kill_tree_reaches_grandchildren_in_other_process_groups() {
+        // Like mpirun and its ranks: the grandchild leaves the group.
+        let mut child = Command::new("sh")
+            .args(["-c", "setsid sleep 30 & wait"])
+            .process_group(0)
+            .spawn()
+            .expect("sh");
+        let pid = child.id() as i32;
+        let mut below = Vec::new();
+        for _ in 0..100 {
+            below = descendants(pid);
+            if !below.is_empty() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        assert!(!below.is_empty(), "the sleep should be found under sh");
+        kill_tree(pid);
+        let _ = child.wait();
+        for p in below {
+            let alive = std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'));
+            assert!(!alive, "process {p} survived");
+        }
+    }
+}
