@@ -31,6 +31,20 @@ say "kernelspec"
 VIRTUAL_ENV="$root/.venv" "$kernel" install --sys-prefix
 .venv/bin/jupyter kernelspec list
 
+# Installs Debian packages where that is possible (apt-get, and root or
+# password-less sudo); returns non-zero otherwise. Used for the optional
+# system pieces below, whose absence only skips what needs them.
+apt_optional() {
+  command -v apt-get >/dev/null 2>&1 || return 1
+  local as_root=()
+  if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null || return 1
+    as_root=(sudo -n)
+  fi
+  local install=(${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "$@")
+  "${install[@]}" || { ${as_root[@]+"${as_root[@]}"} apt-get update -q && "${install[@]}"; }
+}
+
 say "Open MPI for %%mpirun (Debian's packages; optional)"
 # %%mpirun builds a cell against the mpi crate (rsmpi), whose bindings need
 # Open MPI's headers and libclang, and runs it with mpirun. Without them only
@@ -39,22 +53,10 @@ say "Open MPI for %%mpirun (Debian's packages; optional)"
 mpi_pkgs=(openmpi-bin libopenmpi-dev libclang-dev)
 if command -v dpkg >/dev/null 2>&1 && dpkg -s "${mpi_pkgs[@]}" >/dev/null 2>&1; then
   echo "Open MPI: already installed ($(mpirun --version 2>/dev/null | head -n 1))"
-elif ! command -v apt-get >/dev/null 2>&1; then
-  echo "no apt-get: for %%mpirun install Open MPI (mpirun and its headers) and libclang yourself"
+elif apt_optional "${mpi_pkgs[@]}"; then
+  echo "Open MPI: installed"
 else
-  if [ "$(id -u)" -eq 0 ]; then
-    mpi_root=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    mpi_root=(sudo -n)
-  else
-    mpi_root=(false)
-  fi
-  mpi_install() { ${mpi_root[@]+"${mpi_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${mpi_pkgs[@]}"; }
-  if mpi_install || { ${mpi_root[@]+"${mpi_root[@]}"} apt-get update -q && mpi_install; }; then
-    echo "Open MPI: installed"
-  else
-    echo "could not install ${mpi_pkgs[*]} (needs root or password-less sudo): %%mpirun will not work and its tests skip"
-  fi
+  echo "could not install ${mpi_pkgs[*]} (needs apt-get and root or password-less sudo): %%mpirun will not work and its tests skip"
 fi
 
 say "Chromium for the browser test (Debian's package; optional)"
@@ -63,22 +65,10 @@ say "Chromium for the browser test (Debian's package; optional)"
 # that one test skips, so a failure here does not stop the install.
 if command -v chromium >/dev/null 2>&1 || [ -x /usr/bin/chromium ]; then
   echo "chromium: already installed"
-elif ! command -v apt-get >/dev/null 2>&1; then
-  echo "no apt-get: install Chromium yourself (or set PARLAB_CHROMIUM) for the browser test"
+elif apt_optional --no-install-recommends chromium fonts-liberation; then
+  echo "chromium: installed"
 else
-  if [ "$(id -u)" -eq 0 ]; then
-    as_root=()
-  elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root=(sudo -n)
-  else
-    as_root=(false)
-  fi
-  apt_install() { ${as_root[@]+"${as_root[@]}"} env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium fonts-liberation; }
-  if apt_install || { ${as_root[@]+"${as_root[@]}"} apt-get update -q && apt_install; }; then
-    echo "chromium: installed"
-  else
-    echo "could not install chromium (needs root or password-less sudo): the browser test will skip"
-  fi
+  echo "could not install chromium (needs apt-get and root or password-less sudo): the browser test will skip"
 fi
 
 say "warming the runtime build cache"
