@@ -224,10 +224,19 @@ mod tests {
         assert!(!below.is_empty(), "the sleep should be found under sh");
         kill_tree(pid);
         let _ = child.wait();
+        // SIGKILL is delivered asynchronously: give each process a moment
+        // to be gone (or a zombie waiting for init) before calling it alive.
+        let alive = |p: i32| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'))
+        };
         for p in below {
-            let alive = std::fs::read_to_string(format!("/proc/{p}/stat"))
-                .is_ok_and(|s| !s.rsplit(')').next().unwrap_or("").trim_start().starts_with('Z'));
-            assert!(!alive, "process {p} survived");
+            let mut tries = 0;
+            while alive(p) && tries < 100 {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+                tries += 1;
+            }
+            assert!(!alive(p), "process {p} survived");
         }
     }
 }
