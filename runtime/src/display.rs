@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 /// The prefix of every runtime-to-kernel line. Starts with `\x01` so it can
 /// never be confused with text a user prints.
-pub(crate) const MARKER: &str = "\u{1}PARLAB ";
+pub(crate) use parlab_child::MARKER;
 
 /// One output block: the same content in several MIME types.
 ///

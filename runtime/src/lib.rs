@@ -15,10 +15,11 @@
 //! ```
 
 pub mod display;
-pub mod interrupt;
+/// Cooperative interruption (from `parlab-child`, which every cell links:
+/// the flag is one per process).
+pub use parlab_child::interrupt;
 pub mod mpi;
 mod input;
-mod child;
 mod timeit;
 mod lprof;
 mod pool;
@@ -53,7 +54,9 @@ pub mod prelude {
 /// absolute path (`::parlab::__private::…`) so user code cannot shadow them.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::child::init_child;
+    /// Prepares the evaluation process (the kernel calls
+    /// `parlab_child::init` itself; kept for code written against it).
+    pub use parlab_child::init as init_child;
     pub use crate::lprof::{lprun, FnMeta, LpFrame, LpIter, LprunOptions};
     pub use crate::timeit::{no_raise, time_cell, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

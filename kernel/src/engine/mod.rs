@@ -2,12 +2,16 @@
 //! process, and the magics planned by `parlab-magics`.
 //!
 //! A cell goes: `magics::plan` → (usage error | evcxr evaluation of each
-//! step) → relay flush → outcome. The runtime crate `parlab` is added to
-//! the session as a dependency at start (evcxr links it statically into
-//! each cell, so the runtime publishes its few process-wide values once per
-//! process; see `parlab::interrupt`), and `init_child` prepares the
-//! process (interrupt flag, panic hook, stdout relay) — again after every
-//! restart of the process.
+//! step) → relay flush → outcome. At start the session gets the tiny
+//! crate `parlab-child`, and `parlab_child::init` prepares the process
+//! (interrupt flag, panic hook, stdout relay) — again after every restart
+//! of the process. The runtime proper, `parlab` (with rayon), is added the
+//! first time a cell needs it (a magic, or a cell naming `parlab` or
+//! `rayon`): evcxr builds every cell with cargo, and each dependency crate
+//! costs every later cell its check and link, so plain cells do not pay
+//! for the runtime's ~20 crates until it is used. evcxr links
+//! dependencies statically into each cell, so both crates publish their
+//! few process-wide values once per process (see `parlab_child::interrupt`).
 
 mod child;
 mod compile_report;
@@ -25,7 +29,7 @@ use relay::Relay;
 use serde_json::{Map, Value};
 use std::sync::Arc;
 
-const INIT: &str = "parlab::__private::init_child();";
+const INIT: &str = "parlab_child::init();";
 
 pub(crate) struct EvcxrInterpreter {
     ctx: CommandContext,
@@ -36,6 +40,8 @@ pub(crate) struct EvcxrInterpreter {
     cells: Vec<errors::CellSource>,
     pid: Option<i32>,
     parlab_ready: bool,
+    /// Whether `parlab` and rayon are dependencies of the session yet.
+    runtime_added: bool,
     _slot: Option<slot::Slot>,
 }
 
@@ -83,15 +89,13 @@ impl EvcxrInterpreter {
             cells: Vec::new(),
             pid: None,
             parlab_ready: false,
+            runtime_added: false,
             _slot: slot,
         };
-        // rayon comes with the runtime (Pool is built on it), so cells can
-        // `use rayon::prelude::*;` without waiting for a build: cargo
-        // unifies both requirements into the one copy parlab already uses.
-        let deps = format!(":dep parlab = {{ path = {:?} }}\n:dep rayon = \"1\"", runtime_dir().display().to_string());
-        // One evaluation adds the dependencies and prepares the process:
-        // each evcxr evaluation is a cargo build, and start-up waits for it.
-        match me.ctx.execute(&format!("{deps}\n{INIT}")) {
+        let child = runtime_dir().join("child").display().to_string();
+        // One evaluation adds the dependency and prepares the process: each
+        // evcxr evaluation is a cargo build, and start-up waits for it.
+        match me.ctx.execute(&format!(":dep parlab-child = {{ path = {child:?} }}\n{INIT}")) {
             Ok(_) => {
                 me.parlab_ready = true;
                 me.pid = me.control.pid();
@@ -103,6 +107,20 @@ impl EvcxrInterpreter {
             }
         }
         Ok(me)
+    }
+
+    /// Adds `parlab` (and rayon, which cells may `use` directly: cargo
+    /// unifies it with the copy parlab is built on) to the session, once.
+    fn add_runtime(&mut self) {
+        if self.runtime_added {
+            return;
+        }
+        let deps = format!(":dep parlab = {{ path = {:?} }}\n:dep rayon = \"1\"", runtime_dir().display().to_string());
+        match self.ctx.execute(&deps) {
+            Ok(_) => self.runtime_added = true,
+            Err(e) => crate::server::log(format!("could not add the parlab runtime: {e}")),
+        }
+        let _ = self.relay.finish(false);
     }
 
     fn init_child(&mut self) {
@@ -150,7 +168,7 @@ impl EvcxrInterpreter {
                     if was_interrupted {
                         // The cell ended by itself; drop the pending flag so the
                         // next cell's loops do not stop at once.
-                        let _ = self.ctx.execute("parlab::interrupt::clear();");
+                        let _ = self.ctx.execute("parlab_child::interrupt::clear();");
                         let _ = self.relay.finish(false);
                     }
                     Outcome::Ok { result: mime_map(outputs.content_by_mime_type) }
@@ -251,6 +269,14 @@ impl Interpreter for EvcxrInterpreter {
             Ok(plan) => plan,
             Err(usage) => return errors::simple("UsageError", usage.message),
         };
+        let needs_runtime = match &plan {
+            Plan::Steps(_) => true,
+            Plan::Plain(code) => code.contains("parlab") || code.contains("rayon"),
+            _ => false,
+        };
+        if needs_runtime {
+            self.add_runtime();
+        }
         let outcome = match plan {
             Plan::Nothing => Outcome::Ok { result: None },
             Plan::Plain(code) => {

@@ -1,5 +1,11 @@
 //! Set-up of the evaluation process, done once by the kernel.
 //!
+//! A crate of its own, depending on libc alone, because every cell links
+//! it: evcxr builds each cell with cargo, and each dependency crate costs
+//! every cell its fingerprint check and link (the full runtime's ~20
+//! crates added ~60 ms to each cell, measured). The runtime proper,
+//! `parlab`, is added to the session only when a cell needs it.
+//!
 //! Three things make a cell's failures clear and recoverable:
 //! - `SIGINT` becomes a flag ([`crate::interrupt`]), so an interrupt can
 //!   stop parlab's loops without killing the process and its variables.
@@ -12,29 +18,20 @@
 //!   hook): evcxr's own `EVCXR_PANIC_NOTIFICATION` line is seen on the way
 //!   and announced with a `cell_panicked` marker before it.
 
-use crate::display::{emit, MARKER};
-use crate::interrupt::KeyboardInterrupt;
-use serde::Serialize;
+pub mod interrupt;
+mod json;
+
+use interrupt::KeyboardInterrupt;
 use std::io::Write;
 use std::sync::Once;
 
-#[derive(Serialize)]
-struct PanicMsg<'a> {
-    t: &'static str,
-    message: &'a str,
-    file: Option<&'a str>,
-    line: Option<u32>,
-    col: Option<u32>,
-    thread: &'a str,
-    /// The process's main thread, where evcxr runs the cell. (Thread names
-    /// do not tell: the cell's copy of std never named that thread.)
-    main: bool,
-    interrupt: bool,
-}
+/// Starts a marker line on stdout: the only contract with the kernel's
+/// relay (`kernel/src/engine/relay.rs`), shared with `parlab::display`.
+pub const MARKER: &str = "\u{1}PARLAB ";
 
 /// Prepares the evaluation process. Idempotent; called by the kernel's
 /// start-up cell, never by users.
-pub fn init_child() {
+pub fn init() {
     // Once per process, not per copy of this crate (each cell links its own
     // copy; see `interrupt`): the environment remembers it was done.
     static ONCE: Once = Once::new();
@@ -67,17 +64,25 @@ fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
     };
     let thread = std::thread::current();
     let location = info.location();
-    emit(&PanicMsg {
-        t: "panic",
-        message: &message,
-        file: location.map(|l| l.file()),
-        line: location.map(|l| l.line()),
-        col: location.map(|l| l.column()),
-        thread: thread.name().unwrap_or("<unnamed>"),
-        // SAFETY: plain syscalls without arguments.
-        main: unsafe { libc::gettid() == libc::getpid() },
-        interrupt,
-    });
+    // `main`: the process's main thread, where evcxr runs the cell. (Thread
+    // names do not tell: the cell's copy of std never named that thread.)
+    // SAFETY: plain syscalls without arguments.
+    let main = unsafe { libc::gettid() == libc::getpid() };
+    let mut line = String::from(MARKER);
+    line.push_str("{\"t\":\"panic\",\"message\":");
+    json::string(&mut line, &message);
+    line.push_str(",\"file\":");
+    match location {
+        Some(l) => json::string(&mut line, l.file()),
+        None => line.push_str("null"),
+    }
+    let (l, c) = location.map_or((None, None), |l| (Some(l.line()), Some(l.column())));
+    line.push_str(&format!(",\"line\":{},\"col\":{},\"thread\":", json::opt(l), json::opt(c)));
+    json::string(&mut line, thread.name().unwrap_or("<unnamed>"));
+    line.push_str(&format!(",\"main\":{main},\"interrupt\":{interrupt}}}\n"));
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    drop(out);
     let _ = std::io::stdout().flush();
     drain_stdout_pipe();
 }

@@ -52,7 +52,7 @@ impl std::fmt::Display for KeyboardInterrupt {
 /// True if an interrupt was requested and not yet consumed.
 ///
 /// ```
-/// assert!(!parlab::interrupt::requested());
+/// assert!(!parlab_child::interrupt::requested());
 /// ```
 #[inline]
 pub fn requested() -> bool {
