@@ -42,6 +42,8 @@ pub(crate) struct EvcxrInterpreter {
     parlab_ready: bool,
     /// Whether `parlab` and rayon are dependencies of the session yet.
     runtime_added: bool,
+    /// `parlab_child::init` has yet to run in this process.
+    init_pending: bool,
     _slot: Option<slot::Slot>,
 }
 
@@ -90,22 +92,18 @@ impl EvcxrInterpreter {
             pid: None,
             parlab_ready: false,
             runtime_added: false,
+            init_pending: false,
             _slot: slot,
         };
         let child = runtime_dir().join("child").display().to_string();
-        // One evaluation adds the dependency and prepares the process: each
-        // evcxr evaluation is a cargo build, and start-up waits for it.
-        match me.ctx.execute(&format!(":dep parlab-child = {{ path = {child:?} }}\n{INIT}")) {
-            Ok(_) => {
-                me.parlab_ready = true;
-                me.pid = me.control.pid();
-                let _ = me.relay.finish(false);
-            }
-            Err(e) => {
-                crate::server::log(format!("could not add the parlab runtime: {e}"));
-                me.init_child();
-            }
+        // Only the dependency now (a `cargo metadata`, no build): the set-up
+        // call rides on the first cell (see `run`), so a fresh kernel's
+        // first reply waits for one build, not two.
+        match me.ctx.execute(&format!(":dep parlab-child = {{ path = {child:?} }}")) {
+            Ok(_) => me.init_pending = true,
+            Err(e) => crate::server::log(format!("could not add the parlab runtime: {e}")),
         }
+        me.pid = me.control.pid();
         Ok(me)
     }
 
@@ -124,6 +122,7 @@ impl EvcxrInterpreter {
     }
 
     fn init_child(&mut self) {
+        self.init_pending = false;
         match self.ctx.execute(INIT) {
             Ok(_) => self.parlab_ready = true,
             Err(e) => {
@@ -145,6 +144,22 @@ impl EvcxrInterpreter {
                 ":quit would end the kernel's evaluation process; use the notebook's Restart Kernel instead",
             );
         }
+        // The process set-up goes on the first line of the first cell (the
+        // line keeps its number; errors are drawn over the user's text).
+        // A cell with evcxr commands (`:dep …`) cannot carry it.
+        let fold = self.init_pending && !code.lines().any(|l| l.trim_start().starts_with(':'));
+        if self.init_pending && !fold {
+            self.init_child();
+        }
+        let user_code = code;
+        let folded;
+        let (code, shown) = if fold {
+            self.parlab_ready = true;
+            folded = format!("{INIT} {code}");
+            (folded.as_str(), Some(shown.unwrap_or(user_code)))
+        } else {
+            (code, shown)
+        };
         let code = &protect_paths(code);
         let vars_before: Vec<String> = self.ctx.variables_and_types().map(|(n, _)| n.to_owned()).collect();
         self.relay.begin(out.clone());
@@ -154,9 +169,13 @@ impl EvcxrInterpreter {
             &mut EvalCallbacks { input_reader: &|req| out.input(&req.prompt, req.is_password).unwrap_or_default() },
         );
         let was_interrupted = self.control.end();
+        let compiled = !matches!(result, Err(evcxr::Error::CompilationErrors(_)));
         let events = self.relay.finish(self.parlab_ready && !matches!(result, Err(evcxr::Error::CompilationErrors(_)) | Err(evcxr::Error::SubprocessTerminated(_))));
         if explain != Explain::Internal {
-            self.cells.push(errors::CellSource { count, generated: code.to_owned(), shown: shown.map(str::to_owned) });
+            // evcxr puts each statement on its own line of lib.rs: panics are
+            // located by the user's statements, without the set-up call.
+            let generated = if fold { code.replacen(&format!("{INIT} "), "", 1) } else { code.to_owned() };
+            self.cells.push(errors::CellSource { count, generated, shown: shown.map(str::to_owned) });
         }
         let outcome = match result {
             Ok(outputs) => {
@@ -193,6 +212,11 @@ impl EvcxrInterpreter {
             }
             Err(other) => errors::simple("Error", other.to_string()),
         };
+        if fold {
+            // A compile error means nothing ran, set-up included.
+            self.init_pending = !compiled;
+            self.parlab_ready = compiled;
+        }
         if self.control.pid() != self.pid {
             // evcxr started a new process (crash, kill, `:restart`, `:clear`).
             self.init_child();
