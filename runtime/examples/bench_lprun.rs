@@ -16,19 +16,7 @@ use std::time::Instant;
 
 include!("../tests/fixtures/lprun_distance.rs");
 
-fn random_matrix(rows: usize, cols: usize) -> Vec<Vec<f64>> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..rows)
-        .map(|_| {
-            (0..cols)
-                .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-                    (state >> 11) as f64 / (1u64 << 53) as f64
-                })
-                .collect()
-        })
-        .collect()
-}
+include!("../tests/fixtures/random_matrix.rs");
 
 const FUNCTIONS: [FnMeta; 1] = [FnMeta { name: "distance", cell: 1, first_line: DISTANCE_FIRST_LINE, lines: DISTANCE_LINES }];
 

@@ -51,6 +51,16 @@ pub fn init() {
 const READY_ENV: &str = "PARLAB_CHILD_READY";
 
 fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
+    report_panic(info);
+    drain_stdout_pipe();
+}
+
+/// Writes `info` as one panic marker line on stdout (message, location,
+/// thread, whether it is an interrupt) and flushes it. The evaluation
+/// process's hook and the `%%mpirun` ranks' hook (in `parlab::mpi`) both
+/// report panics this way; the kernel turns the marker into the cell's
+/// error.
+pub fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     let payload = info.payload();
     let interrupt = payload.downcast_ref::<KeyboardInterrupt>().is_some();
     let message = if interrupt {
@@ -82,9 +92,7 @@ fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
     line.push_str(&format!(",\"main\":{main},\"interrupt\":{interrupt}}}\n"));
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(line.as_bytes());
-    drop(out);
-    let _ = std::io::stdout().flush();
-    drain_stdout_pipe();
+    let _ = out.flush();
 }
 
 /// Waits (up to 100 ms) until the relay thread has read what is in the

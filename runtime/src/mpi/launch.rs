@@ -13,23 +13,8 @@
 //! MPI's daemon on another host) dies, so a killed mpirun never leaves a
 //! spinning rank behind.
 
-use crate::display::emit;
 use ::mpi::environment::Universe;
 use ::mpi::traits::Communicator;
-use serde::Serialize;
-use std::io::Write;
-
-#[derive(Serialize)]
-struct PanicMsg<'a> {
-    t: &'static str,
-    message: &'a str,
-    file: Option<&'a str>,
-    line: Option<u32>,
-    col: Option<u32>,
-    thread: &'a str,
-    main: bool,
-    interrupt: bool,
-}
 
 /// Initializes MPI for a generated `main`; never called by users.
 pub fn init() -> Universe {
@@ -47,28 +32,8 @@ pub fn init() -> Universe {
 }
 
 fn rank_panic_hook(info: &std::panic::PanicHookInfo<'_>) {
-    let payload = info.payload();
-    let message = if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "Box<dyn Any>".to_owned()
-    };
-    let thread = std::thread::current();
-    let location = info.location();
-    // Whatever the rank printed before the panic goes out first.
-    let _ = std::io::stdout().flush();
-    emit(&PanicMsg {
-        t: "panic",
-        message: &message,
-        file: location.map(|l| l.file()),
-        line: location.map(|l| l.line()),
-        col: location.map(|l| l.column()),
-        thread: thread.name().unwrap_or("<unnamed>"),
-        // SAFETY: plain syscalls without arguments.
-        main: unsafe { libc::gettid() == libc::getpid() },
-        interrupt: false,
-    });
+    // Whatever the rank printed before the panic goes out first (the
+    // marker shares stdout's buffer), then the job ends.
+    parlab_child::report_panic(info);
     ::mpi::topology::SimpleCommunicator::world().abort(101);
 }

@@ -114,9 +114,17 @@ impl TimeitResult {
 
     fn summary_html(&self) -> String {
         format!(
-            "<b>{}</b> ± {} per loop <span style=\"color:#666\">(mean ± std. dev. of {} run{}, {} loop{} each)</span>",
+            "<b>{}</b> ± {} per loop <span style=\"color:#666\">({})</span>",
             format_time(self.average(), self.precision),
             format_time(self.stdev(), self.precision),
+            self.runs_and_loops(),
+        )
+    }
+
+    /// `mean ± std. dev. of 7 runs, 1,000 loops each`, IPython's wording.
+    fn runs_and_loops(&self) -> String {
+        format!(
+            "mean ± std. dev. of {} run{}, {} loop{} each",
             self.repeat,
             plural(u64::from(self.repeat)),
             thousands(self.loops),
@@ -138,13 +146,10 @@ impl std::fmt::Display for TimeitResult {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "{} ± {} per loop (mean ± std. dev. of {} run{}, {} loop{} each)",
+            "{} ± {} per loop ({})",
             format_time(self.average(), self.precision),
             format_time(self.stdev(), self.precision),
-            self.repeat,
-            plural(u64::from(self.repeat)),
-            thousands(self.loops),
-            plural(self.loops),
+            self.runs_and_loops(),
         )
     }
 }
