@@ -20,17 +20,21 @@ use evcxr::CompilationError;
 pub(crate) struct ColumnMap<'a> {
     generated: Vec<&'a str>,
     shown: Vec<&'a str>,
+    hidden: usize,
 }
 
 impl<'a> ColumnMap<'a> {
-    pub(crate) fn new(generated: &'a str, shown: &'a str) -> Self {
-        ColumnMap { generated: generated.lines().collect(), shown: shown.lines().collect() }
+    /// `hidden` lines came before `generated` in what rustc compiled
+    /// (the kernel's pending `:dep` lines).
+    pub(crate) fn new(generated: &'a str, shown: &'a str, hidden: usize) -> Self {
+        ColumnMap { generated: generated.lines().collect(), shown: shown.lines().collect(), hidden }
     }
 
     /// 1-based (line, char column) in generated code → the same in the
     /// shown cell. Lines past the shown cell's end (a closing line some
     /// rewrites add) land at the end of its last line.
     pub(crate) fn map(&self, line: usize, column: usize) -> (usize, usize) {
+        let line = line.saturating_sub(self.hidden).max(1);
         let n = self.shown.len().max(1);
         if line > n {
             return (n, self.shown.get(n - 1).map_or(1, |l| l.chars().count() + 1));
@@ -137,7 +141,7 @@ mod tests {
     fn columns_of_a_rewritten_magic_line_land_on_the_statement() {
         let shown = "let v = 1;\n%timeit -n 10 v.foo()\nv";
         let generated = "let v = 1;\n{ ::parlab::__private::timeit(OPTS, |r| { black_box(v.foo()); }); };\nv";
-        let map = ColumnMap::new(generated, shown);
+        let map = ColumnMap::new(generated, shown, 0);
         let at = generated.lines().nth(1).unwrap().find("foo").unwrap() + 1;
         let (line, col) = map.map(2, at);
         assert_eq!(line, 2);
@@ -147,6 +151,12 @@ mod tests {
         assert_eq!(map.map(2, 1), (2, 15));
         // A closing line past the cell lands at the end of its last line.
         assert_eq!(map.map(4, 3), (3, 2));
+    }
+
+    #[test]
+    fn hidden_lines_before_the_cell_are_taken_off() {
+        let map = ColumnMap::new("let x: u8 = 300;", "let x: u8 = 300;", 2);
+        assert_eq!(map.map(3, 13), (1, 13));
     }
 
     #[test]

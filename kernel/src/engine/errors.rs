@@ -25,12 +25,15 @@ pub(crate) struct CellSource {
     pub(crate) count: u32,
     pub(crate) generated: String,
     pub(crate) shown: Option<String>,
+    /// Lines evcxr saw before the cell (the kernel's pending `:dep`
+    /// lines): rustc's line numbers count them.
+    pub(crate) hidden_lines: usize,
 }
 
 impl CellSource {
     #[cfg(test)]
     pub(crate) fn plain(count: u32, code: &str) -> Self {
-        CellSource { count, generated: code.to_owned(), shown: None }
+        CellSource { count, generated: code.to_owned(), shown: None, hidden_lines: 0 }
     }
 
     fn text(&self) -> &str {
@@ -164,7 +167,7 @@ pub(crate) fn process_died(detail: &str, lost: &[String], panics: &[PanicEvent])
 /// rustc's errors, drawn over the user's cell.
 pub(crate) fn compile_outcome(errors: &[evcxr::CompilationError], cell: &CellSource) -> Outcome {
     let name = format!("In[{}]", cell.count);
-    let map = super::compile_report::ColumnMap::new(&cell.generated, cell.text());
+    let map = super::compile_report::ColumnMap::new(&cell.generated, cell.text(), cell.hidden_lines);
     let mut tb = Vec::new();
     for e in errors {
         let mut rendered = None;

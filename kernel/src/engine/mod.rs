@@ -2,14 +2,14 @@
 //! process, and the magics planned by `parlab-magics`.
 //!
 //! A cell goes: `magics::plan` → (usage error | evcxr evaluation of each
-//! step) → relay flush → outcome. At start the session gets the tiny
-//! crate `parlab-child`, and `parlab_child::init` prepares the process
-//! (interrupt flag, panic hook, stdout relay) — again after every restart
-//! of the process. The runtime proper, `parlab` (with rayon), is added the
-//! first time a cell needs it (a magic, or a cell naming `parlab` or
-//! `rayon`): evcxr builds every cell with cargo, and each dependency crate
-//! costs every later cell its check and link, so plain cells do not pay
-//! for the runtime's ~20 crates until it is used. evcxr links
+//! step) → relay flush → outcome. Cells link the tiny crate
+//! `parlab-child`, whose `init` prepares the process (interrupt flag, panic
+//! hook, stdout relay) on the first cell — again after every restart of
+//! the process (see `setup`). The runtime proper, `parlab` (with rayon), is
+//! added the first time a cell needs it (a magic, or a cell naming `parlab`
+//! or `rayon`): evcxr builds every cell with cargo, and each dependency
+//! crate costs every later cell its check and link, so plain cells do not
+//! pay for the runtime's ~20 crates until it is used. evcxr links
 //! dependencies statically into each cell, so both crates publish their
 //! few process-wide values once per process (see `parlab_child::interrupt`).
 
@@ -18,6 +18,7 @@ mod compile_report;
 mod errors;
 mod mpirun;
 mod relay;
+mod setup;
 mod slot;
 
 pub(crate) use child::ChildControl;
@@ -28,8 +29,6 @@ use parlab_magics::{Explain, Plan};
 use relay::Relay;
 use serde_json::{Map, Value};
 use std::sync::Arc;
-
-const INIT: &str = "parlab_child::init();";
 
 pub(crate) struct EvcxrInterpreter {
     ctx: CommandContext,
@@ -44,6 +43,16 @@ pub(crate) struct EvcxrInterpreter {
     runtime_added: bool,
     /// `parlab_child::init` has yet to run in this process.
     init_pending: bool,
+    /// `:dep` lines the session does not have yet; they ride on the next
+    /// evaluation (see `setup`).
+    pending_deps: Vec<String>,
+    /// How cells reach `parlab-child`, and whether a cell has compiled
+    /// with it yet (until then a rejected prebuilt rlib falls back to the
+    /// sources).
+    child: setup::ChildLink,
+    child_checked: bool,
+    /// evcxr's linker (its rustc flags depend on it).
+    linker: String,
     _slot: Option<slot::Slot>,
 }
 
@@ -93,45 +102,15 @@ impl EvcxrInterpreter {
             parlab_ready: false,
             runtime_added: false,
             init_pending: false,
+            pending_deps: Vec::new(),
+            child: setup::ChildLink::Dep { dir: runtime_dir().join("child") },
+            child_checked: false,
+            linker: String::new(),
             _slot: slot,
         };
-        let child = runtime_dir().join("child").display().to_string();
-        // Only the dependency now (a `cargo metadata`, no build): the set-up
-        // call rides on the first cell (see `run`), so a fresh kernel's
-        // first reply waits for one build, not two.
-        match me.ctx.execute(&format!(":dep parlab-child = {{ path = {child:?} }}")) {
-            Ok(_) => me.init_pending = true,
-            Err(e) => crate::server::log(format!("could not add the parlab runtime: {e}")),
-        }
+        me.start_session();
         me.pid = me.control.pid();
         Ok(me)
-    }
-
-    /// Adds `parlab` (and rayon, which cells may `use` directly: cargo
-    /// unifies it with the copy parlab is built on) to the session, once.
-    fn add_runtime(&mut self) {
-        if self.runtime_added {
-            return;
-        }
-        let deps = format!(":dep parlab = {{ path = {:?} }}\n:dep rayon = \"1\"", runtime_dir().display().to_string());
-        match self.ctx.execute(&deps) {
-            Ok(_) => self.runtime_added = true,
-            Err(e) => crate::server::log(format!("could not add the parlab runtime: {e}")),
-        }
-        let _ = self.relay.finish(false);
-    }
-
-    fn init_child(&mut self) {
-        self.init_pending = false;
-        match self.ctx.execute(INIT) {
-            Ok(_) => self.parlab_ready = true,
-            Err(e) => {
-                self.parlab_ready = false;
-                crate::server::log(format!("runtime set-up failed: {e}"));
-            }
-        }
-        self.pid = self.control.pid();
-        let _ = self.relay.finish(false);
     }
 
     /// Evaluates one piece of code as a cell and explains how it went.
@@ -144,23 +123,18 @@ impl EvcxrInterpreter {
                 ":quit would end the kernel's evaluation process; use the notebook's Restart Kernel instead",
             );
         }
-        // The process set-up goes on the first line of the first cell (the
-        // line keeps its number; errors are drawn over the user's text).
-        // A cell with evcxr commands (`:dep …`) cannot carry it.
-        let fold = self.init_pending && !code.lines().any(|l| l.trim_start().starts_with(':'));
-        if self.init_pending && !fold {
-            self.init_child();
-        }
-        let user_code = code;
-        let folded;
-        let (code, shown) = if fold {
+        // Pending dependencies and the process set-up ride on this cell
+        // (see `setup`); errors and panics are placed in the user's text.
+        let init = self.init_pending;
+        let protected = protect_paths(code);
+        let init_call = self.init_call();
+        let folded = setup::fold::fold(&protected, &self.pending_deps, init.then_some(init_call.as_str()));
+        if init {
             self.parlab_ready = true;
-            folded = format!("{INIT} {code}");
-            (folded.as_str(), Some(shown.unwrap_or(user_code)))
-        } else {
-            (code, shown)
-        };
-        let code = &protect_paths(code);
+        }
+        let shown = shown.unwrap_or(code);
+        let user_code = code;
+        let code = folded.code.as_str();
         let vars_before: Vec<String> = self.ctx.variables_and_types().map(|(n, _)| n.to_owned()).collect();
         self.relay.begin(out.clone());
         self.control.begin();
@@ -169,13 +143,23 @@ impl EvcxrInterpreter {
             &mut EvalCallbacks { input_reader: &|req| out.input(&req.prompt, req.is_password).unwrap_or_default() },
         );
         let was_interrupted = self.control.end();
+        if self.settle_deps(&result) {
+            let _ = self.relay.finish(false);
+            return self.run(user_code, count, explain, Some(shown), out);
+        }
+        if self.child_rejected(&result) {
+            let _ = self.relay.finish(false);
+            return self.run(user_code, count, explain, Some(shown), out);
+        }
         let compiled = !matches!(result, Err(evcxr::Error::CompilationErrors(_)));
+        if init && compiled {
+            self.child_checked = true;
+        }
         let events = self.relay.finish(self.parlab_ready && !matches!(result, Err(evcxr::Error::CompilationErrors(_)) | Err(evcxr::Error::SubprocessTerminated(_))));
         if explain != Explain::Internal {
             // evcxr puts each statement on its own line of lib.rs: panics are
             // located by the user's statements, without the set-up call.
-            let generated = if fold { code.replacen(&format!("{INIT} "), "", 1) } else { code.to_owned() };
-            self.cells.push(errors::CellSource { count, generated, shown: shown.map(str::to_owned) });
+            self.cells.push(errors::CellSource { count, generated: protected.clone(), shown: Some(shown.to_owned()), hidden_lines: 0 });
         }
         let outcome = match result {
             Ok(outputs) => {
@@ -187,7 +171,7 @@ impl EvcxrInterpreter {
                     if was_interrupted {
                         // The cell ended by itself; drop the pending flag so the
                         // next cell's loops do not stop at once.
-                        let _ = self.ctx.execute("parlab_child::interrupt::clear();");
+                        let _ = self.ctx.execute(&format!("{}::interrupt::clear();", self.child.name()));
                         let _ = self.relay.finish(false);
                     }
                     Outcome::Ok { result: mime_map(outputs.content_by_mime_type) }
@@ -199,7 +183,12 @@ impl EvcxrInterpreter {
                     Some(msg) => errors::simple("UsageError", msg),
                     None => errors::compile_outcome(
                         &errs,
-                        &errors::CellSource { count, generated: code.to_owned(), shown: shown.map(str::to_owned) },
+                        &errors::CellSource {
+                            count,
+                            generated: code.lines().skip(folded.hidden_lines).collect::<Vec<_>>().join("\n"),
+                            shown: Some(shown.to_owned()),
+                            hidden_lines: folded.hidden_lines,
+                        },
                     ),
                 }
             }
@@ -212,10 +201,13 @@ impl EvcxrInterpreter {
             }
             Err(other) => errors::simple("Error", other.to_string()),
         };
-        if fold {
+        if init {
             // A compile error means nothing ran, set-up included.
             self.init_pending = !compiled;
             self.parlab_ready = compiled;
+        }
+        if user_code.lines().any(|l| l.trim() == ":clear") {
+            self.after_clear();
         }
         if self.control.pid() != self.pid {
             // evcxr started a new process (crash, kill, `:restart`, `:clear`).
