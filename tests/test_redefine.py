@@ -72,3 +72,56 @@ def test_redefining_the_type_keeps_stand_alone_impls(kernel):
     assert ok(kernel, "P { x: 2 }.clone().get()").result == "200"
     ok(kernel, GET.replace("self.x", "self.x - 1"))
     assert ok(kernel, "P { x: 2 }.get()").result == "1"
+
+
+def test_an_impl_next_to_timing_lines_is_re_runnable(kernel):
+    # A cell with a magic line is planned as steps; its impl blocks must be
+    # anchored as in a plain cell, bound magic lines included.
+    cell = GET.replace("self.x", "self.x * 3") + "\n%timeit -n1 -r1 P { x: 1 }.get()\nP { x: 1 }.get()"
+    first = ok(kernel, cell)
+    assert first.result == "3" and "per loop" in first.of("display_data")[-1]["data"]["text/plain"]
+    assert ok(kernel, cell.replace("* 3", "* 4")).result == "4"
+    bound = GET.replace("self.x", "self.x * 5") + "\nlet r = %timeit -o -n1 -r1 P { x: 1 }.get();\n%time let y = P { x: 2 }.get();\ny"
+    assert ok(kernel, bound).result == "10"
+    assert ok(kernel, bound.replace("* 5", "* 6")).result == "12"
+    assert ok(kernel, "P { x: 1 }.get()").result == "6"
+
+
+def test_an_edited_impl_in_a_lprun_cell_is_the_one_profiled(kernel):
+    cell = GET.replace("self.x", "self.x * 7") + "\n%lprun -f P::get P { x: 1 }.get()\nP { x: 1 }.get()"
+    assert ok(kernel, cell).result == "7"
+    second = ok(kernel, cell.replace("* 7", "* 8"))
+    assert second.result == "8"
+    report = second.of("display_data")[-1]["data"]["text/plain"]
+    assert "self.x * 8" in report and "     3         1" in report
+    # The restored body is the edited one, and still single.
+    assert ok(kernel, "P { x: 2 }.get()").result == "16"
+    # And the registry agrees with the session: a plain edit replaces it.
+    ok(kernel, GET.replace("self.x", "self.x - 1"))
+    assert ok(kernel, "P { x: 2 }.get()").result == "1"
+
+
+def test_edited_impls_in_cell_magic_bodies(kernel):
+    # `%%time` and `%%timeit` bodies run inside a block: their items are
+    # local to the cell, so an edit simply runs the new body.
+    q = "struct Q { x: i32 }\nimpl Q {\n    fn get(&self) -> i32 {\n        self.x + 1\n    }\n}\n"
+    assert ok(kernel, "%%time\n" + q + "Q { x: 1 }.get()").result == "2"
+    assert ok(kernel, "%%time\n" + q.replace("+ 1", "+ 2") + "Q { x: 1 }.get()").result == "3"
+    timeit = "%%timeit -n1 -r1\n" + q + 'println!("got {}", Q { x: 1 }.get());'
+    assert "got 2" in ok(kernel, timeit).stdout
+    assert "got 3" in ok(kernel, timeit.replace("+ 1", "+ 2")).stdout
+    # A body with its own `P` leaves the notebook's `P` and its impls as
+    # they were: the next edit of `get` still replaces the notebook's block.
+    local = "%%time\nstruct P { x: i32 }\n" + GET.replace("self.x", "self.x + 100") + "\nP { x: 1 }.get()"
+    assert ok(kernel, local).result == "101"
+    assert ok(kernel, "P { x: 1 }.get()").result == "0"
+    ok(kernel, GET.replace("self.x", "self.x + 7"))
+    assert ok(kernel, "P { x: 1 }.clone().get()").result == "8"
+
+
+def test_an_impl_whose_cell_panicked_is_still_replaceable(kernel):
+    # The cell compiled, so evcxr keeps its items although it panicked.
+    panicked = run(kernel, GET.replace("self.x", "self.x + 20") + '\nif (P { x: 1 }).get() == 21 { panic!("boom") }')
+    assert panicked.error["ename"] == "panic"
+    ok(kernel, GET.replace("self.x", "self.x + 30"))
+    assert ok(kernel, "P { x: 1 }.get()").result == "31"

@@ -201,9 +201,11 @@ pub struct Redefinition {
 }
 
 impl ItemRegistry {
-    /// Records the items of a cell that ran successfully. Lines starting
-    /// with `:` (evcxr commands) or `%` (magics) are blanked first, so line
-    /// numbers stay the cell's. Cells syn cannot parse are ignored.
+    /// Records the items of a cell that ran successfully. Evcxr commands
+    /// (`:dep`) and magic lines are blanked first, so line numbers stay
+    /// the cell's. Cells syn cannot parse are ignored, and so are cell
+    /// magics (`%%time`, `%%timeit`): their bodies run inside a block, and
+    /// evcxr keeps none of their items.
     pub fn record_cell(&mut self, execution_count: u32, code: &str) {
         for item in record::parse_cell(execution_count, code) {
             self.items.retain(|old| !item.replaces(old));

@@ -48,12 +48,18 @@ pub struct Step {
     pub always: bool,
     /// How to translate this step's compile errors for the user.
     pub explain: Explain,
+    /// The user's text this step's code keeps line for line, when the
+    /// step is a part of the cell (the lines around `%lprun`): compile
+    /// errors are drawn over it rather than over `code`, whose item lines
+    /// may carry added names (see `items::attach_impls`). `None`: the
+    /// step is the whole cell, or generated.
+    pub shown: Option<String>,
 }
 
 impl Step {
     /// A step that runs only if the previous ones succeeded.
     pub fn new(code: impl Into<String>) -> Self {
-        Step { code: code.into(), always: false, explain: Explain::None }
+        Step { code: code.into(), always: false, explain: Explain::None, shown: None }
     }
 }
 
@@ -134,7 +140,13 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
         }
         out.push('\n');
     }
-    Ok(Plan::Steps(vec![Step { code: out, always: false, explain }]))
+    // The cell's own items are evaluated with it, as in a plain cell: its
+    // stand-alone impl blocks get the name a later edit replaces (see
+    // `items::attach_impls`). The rewritten lines are statements, so the
+    // items sit where `ItemRegistry::record_cell` finds them in the
+    // user's cell, and only item lines change.
+    let out = crate::items::attach_impls(&out, session.execution_count, &session.items).unwrap_or(out);
+    Ok(Plan::Steps(vec![Step { code: out, always: false, explain, shown: None }]))
 }
 
 /// A `%name args` line, possibly bound: `let r = %timeit -o stmt;`.

@@ -42,8 +42,42 @@ fn cell() -> impl Strategy<Value = String> {
     prop::collection::vec(fragment(), 0..16).prop_map(|parts| parts.concat())
 }
 
+/// Cells mixing items (stand-alone impl blocks above all) with magic
+/// lines, planned in a session that already has some: the path that gives
+/// impl blocks their anchors.
+fn items_cell() -> impl Strategy<Value = String> {
+    let part = prop_oneof![
+        Just("struct P;"),
+        Just("impl P { fn f(&self) -> u32 { 1 } }"),
+        Just("impl P {"),
+        Just("fn f(&self) {}"),
+        Just("}"),
+        Just("fn g() {}"),
+        Just("%timeit P.f()"),
+        Just("let r = %timeit -o g();"),
+        Just("%time g()"),
+        Just("%lprun -f P::f P.f()"),
+        Just("%lprun -f g g()"),
+        Just("%load_ext line_profiler"),
+        Just("%%time"),
+        Just("P.f()"),
+        Just("\n"),
+        Just(" "),
+    ];
+    prop::collection::vec(part, 0..10).prop_map(|parts| parts.concat())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plan_never_panics_on_cells_with_items(cell in items_cell()) {
+        let mut session = Session { execution_count: 3, ..Session::default() };
+        session.items.record_cell(1, "struct P;\nfn g() {}");
+        session.items.record_cell(2, "impl P {\n    fn f(&self) -> u32 { 2 }\n}");
+        let _ = plan(&cell, &session);
+        session.items.record_cell(3, &cell);
+    }
 
     #[test]
     fn plan_never_panics(cell in cell()) {

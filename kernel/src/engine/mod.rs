@@ -312,7 +312,7 @@ impl Interpreter for EvcxrInterpreter {
                     if first_error.is_some() && !step.always {
                         continue;
                     }
-                    let o = self.run(&step.code, count, step.explain, shown, &out);
+                    let o = self.run(&step.code, count, step.explain, step.shown.as_deref().or(shown), &out);
                     match o {
                         Outcome::Error { .. } if first_error.is_none() => first_error = Some(o),
                         Outcome::Error { .. } => {}
@@ -326,7 +326,8 @@ impl Interpreter for EvcxrInterpreter {
                 first_error.unwrap_or(last)
             }
         };
-        if matches!(outcome, Outcome::Ok { .. }) {
+        // A cell that compiled and then panicked keeps its items in evcxr.
+        if matches!(&outcome, Outcome::Ok { .. }) || matches!(&outcome, Outcome::Error { ename, .. } if ename == "panic") {
             self.session.items.record_cell(count, code);
             self.session.build.record_cell(code);
         }

@@ -128,3 +128,5 @@ fn flatten(source: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod magic_tests;

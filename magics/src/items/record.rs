@@ -6,6 +6,7 @@
 //! one and lines not at all.
 
 use super::{FnSite, ItemKind, RecordedItem};
+use crate::plan::LineMagic;
 use syn::spanned::Spanned;
 
 /// The top-level items of a cell; empty if the cell does not parse.
@@ -18,12 +19,29 @@ pub(super) fn parse_cell(cell: u32, code: &str) -> Vec<RecordedItem> {
 pub(crate) const ANCHOR_PREFIX: &str = "__PARLAB_IMPL_";
 
 /// [`parse_cell`], with each item's byte offset in `code`.
+///
+/// A cell magic's body (`%%time`, `%%timeit`) runs inside a block, so its
+/// items are local to that evaluation and evcxr keeps none of them: such a
+/// cell defines nothing. In other cells, evcxr commands (`:dep`) and magic
+/// lines (bound ones too: `let r = %timeit -o f();`) are blanked, keeping
+/// the line numbers.
 pub(super) fn parse_cell_at(cell: u32, code: &str) -> Vec<(RecordedItem, usize)> {
+    if code.trim_start().starts_with("%%") {
+        return Vec::new();
+    }
+    // `%lprun` evaluates the lines before and after it separately; evcxr
+    // attaches an impl block only to a named item of its own evaluation.
+    let mut splits = Vec::new();
     let blanked: String = code
         .split_inclusive('\n')
-        .map(|line| {
+        .enumerate()
+        .map(|(i, line)| {
             let t = line.trim_start();
-            if t.starts_with(':') || t.starts_with('%') {
+            let magic = LineMagic::parse(line.trim_end_matches(['\n', '\r']));
+            if magic.is_some_and(|m| m.name == "lprun") {
+                splits.push(i + 1);
+            }
+            if t.starts_with(':') || t.starts_with('%') || magic.is_some() {
                 // Keep the newline so later lines keep their numbers.
                 if line.ends_with('\n') { "\n" } else { "" }
             } else {
@@ -44,6 +62,10 @@ pub(super) fn parse_cell_at(cell: u32, code: &str) -> Vec<(RecordedItem, usize)>
         let syn::Stmt::Item(item) = stmt else { continue };
         let Some(mut recorded) = cx.record(item) else { continue };
         let start = item.span().start();
+        while splits.first().is_some_and(|&line| line < start.line) {
+            splits.remove(0);
+            previous_named = None;
+        }
         // The added `{` shifts the first line's columns by one.
         let column = if start.line == 1 { start.column.saturating_sub(1) } else { start.column };
         if let syn::Item::Impl(i) = item {

@@ -12,12 +12,16 @@
 //! Lines of the cell before the `%lprun` line run as a step before 1, lines
 //! after it as a step after 3; both must be complete statements/items on
 //! their own (otherwise: a `UsageError`), and no other magic may share the
-//! cell. Nothing here runs code: see `README.md` for the instrumenter.
+//! cell. Functions the lines before define are profiled in their new
+//! version, and stand-alone impl blocks in either part are re-runnable as
+//! in a plain cell. Nothing here runs code: see `README.md` for the
+//! instrumenter.
 
 mod grammar;
 pub(crate) mod instrument;
 pub(crate) mod pretty;
 
+use crate::items::attach_impls;
 use crate::plan::{Explain, LineMagic, Plan, Session, Step, UsageError};
 
 /// A cell with a `%lprun`/`%load_ext` line at `index` of `lines`.
@@ -30,31 +34,42 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
                 args.trim()
             )));
         }
-        let rest = [before, after].iter().filter(|s| !s.trim().is_empty()).cloned().collect::<Vec<_>>().join("\n");
-        return Ok(if rest.is_empty() { Plan::Nothing } else { Plan::Plain(rest) });
+        if before.trim().is_empty() && after.trim().is_empty() {
+            return Ok(Plan::Nothing);
+        }
+        // The magic line stays as an empty line: the rest keeps the cell's
+        // line numbers (errors, and the names `attach_impls` derives).
+        let mut rest = lines.to_vec();
+        rest[index] = "";
+        return Ok(Plan::Plain(rest.join("\n")));
     }
     let binding = LineMagic::parse(lines[index]).map(|m| m.binding).unwrap_or("");
     let a = grammar::parse(args)?;
+    // The lines before `%lprun` run first: what they define is what gets
+    // profiled (and put back afterwards), not an earlier cell's version.
+    let mut items = session.items.clone();
+    items.record_cell(session.execution_count, &before);
     let mut names = a.functions.clone();
     for m in &a.modules {
         let prefix = format!("{m}::");
-        let found: Vec<String> = session.items.function_names().into_iter().filter(|n| n.starts_with(&prefix)).collect();
+        let found: Vec<String> = items.function_names().into_iter().filter(|n| n.starts_with(&prefix)).collect();
         if found.is_empty() {
             return Err(UsageError::new(format!("Could not find module {m}.")));
         }
         names.extend(found.into_iter().filter(|n| !a.functions.contains(n)));
     }
-    let defs = session.items.redefinition(&names).map_err(|e| UsageError::new(e.to_string()))?;
+    let defs = items.redefinition(&names).map_err(|e| UsageError::new(e.to_string()))?;
+    let (code_before, code_after) = attached(lines, index, session).unwrap_or_else(|| (before.clone(), after.clone()));
 
     let mut steps = Vec::new();
     if !before.trim().is_empty() {
-        steps.push(Step::new(before));
+        steps.push(Step { shown: Some(before), ..Step::new(code_before) });
     }
-    steps.push(Step { code: defs.instrumented.clone(), always: false, explain: Explain::Internal });
+    steps.push(Step { code: defs.instrumented.clone(), always: false, explain: Explain::Internal, shown: None });
     steps.push(Step::new(profile_call(&defs, &a, binding)));
-    steps.push(Step { code: defs.original, always: true, explain: Explain::Internal });
+    steps.push(Step { code: defs.original, always: true, explain: Explain::Internal, shown: None });
     if !after.trim().is_empty() {
-        steps.push(Step::new(after));
+        steps.push(Step { shown: Some(after), ..Step::new(code_after) });
     }
     Ok(Plan::Steps(steps))
 }
@@ -74,6 +89,20 @@ fn split_cell(lines: &[&str], index: usize) -> Result<(String, String), UsageErr
         }
     }
     Ok((before, after))
+}
+
+/// The lines before and after the magic line, with the cell's stand-alone
+/// impl blocks given the names a later edit replaces (see
+/// [`attach_impls`]). The whole cell is rewritten at once, so the names
+/// are the ones `ItemRegistry::record_cell` gives the cell; `None` if the
+/// magic line cannot be found again.
+fn attached(lines: &[&str], index: usize, session: &Session) -> Option<(String, String)> {
+    let cell = lines.join("\n");
+    let out = attach_impls(&cell, session.execution_count, &session.items)?;
+    let out: Vec<&str> = out.split('\n').collect();
+    // Added text is on item lines only, and normally on one line.
+    let at = (index..out.len()).find(|&i| out[i] == lines[index])?;
+    Some((out[..at].join("\n"), out[at + 1..].join("\n")))
 }
 
 /// Step 2: `[let p =] ::parlab::__private::lprun(&[FnMeta…], options, || { STMT });`.

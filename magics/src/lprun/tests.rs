@@ -126,7 +126,7 @@ fn usage_errors() {
     ]
     .join("\n"));
     assert_eq!(plan("%load_ext line_profiler", &s), Ok(Plan::Nothing));
-    assert_eq!(plan("%load_ext line_profiler\nlet x = 1;", &s), Ok(Plan::Plain("let x = 1;".into())));
+    assert_eq!(plan("%load_ext line_profiler\nlet x = 1;", &s), Ok(Plan::Plain("\nlet x = 1;".into())));
 }
 
 #[test]

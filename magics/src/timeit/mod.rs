@@ -12,7 +12,8 @@
 //! statement, and a `%%timeit` with no body, are usage errors (IPython
 //! silently returns `None`, which hides a typo); `-v NAME` binds the `TimeitResult` to `NAME` in
 //! the notebook; `%%time` bodies are evaluated in a block, so their `let`s
-//! do not persist (`%time let x = f();` on one line does bind `x`).
+//! do not persist (`%time let x = f();` on one line does bind `x`), and
+//! neither do the items of a `%%time` or `%%timeit` body.
 //!
 //! ```ignore
 //! let code = rewrite_line_magic("timeit", "-n 10 v.len()", "", &Session::default())?;
@@ -56,7 +57,7 @@ pub(crate) fn plan_cell_magic(name: &str, args: &str, body: &str, session: &Sess
             (code, Explain::None)
         }
     };
-    Ok(Plan::Steps(vec![Step { code, always: false, explain }]))
+    Ok(Plan::Steps(vec![Step { code, always: false, explain, shown: None }]))
 }
 
 /// The one-line replacement for a `%timeit`/`%time` line. `binding` is

@@ -10,30 +10,88 @@
 //! cannot be stopped this way; the kernel then falls back to restarting the
 //! process after a grace period and says which variables were lost.
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::OnceLock;
+use std::any::{Any, TypeId};
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Once, OnceLock};
 
 /// evcxr links a cell's dependencies statically into that cell's library,
-/// so every cell has its own copy of this crate's statics. The flag must
-/// be one per process: the first copy allocates it and publishes its
-/// address in the environment; every later copy (and the signal handler,
-/// whichever copy installed it) uses that same flag.
-const SHARED_FLAG_ENV: &str = "PARLAB_INTERRUPT_FLAG";
+/// so every cell has its own copy of this crate's statics, and the cells
+/// that use `parlab` link another compilation of it than the kernel's
+/// set-up does. What must be one per process lives in one [`Shared`]: the
+/// first copy allocates it and publishes its address in the environment;
+/// every later copy (and the signal handler, whichever copy installed it)
+/// uses that same one.
+const SHARED_ENV: &str = "PARLAB_INTERRUPT_SHARED";
 
-fn flag() -> &'static AtomicBool {
-    static FLAG: OnceLock<&'static AtomicBool> = OnceLock::new();
-    FLAG.get_or_init(|| {
-        if let Some(addr) = std::env::var(SHARED_FLAG_ENV).ok().and_then(|a| a.parse::<usize>().ok()) {
+#[repr(C)]
+struct Shared {
+    flag: AtomicBool,
+    /// Fingerprints of each compilation's [`KeyboardInterrupt`] type: the
+    /// panic hook (from whichever compilation installed it) must know an
+    /// interrupt raised by any of them, and `downcast` knows only its own.
+    interrupt_types: [AtomicU64; 16],
+}
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<&'static Shared> = OnceLock::new();
+    SHARED.get_or_init(|| {
+        if let Some(addr) = std::env::var(SHARED_ENV).ok().and_then(|a| a.parse::<usize>().ok()) {
             // SAFETY: the address was published by another copy of this
-            // crate in this process; the flag is leaked, so it lives forever.
-            return unsafe { &*(addr as *const AtomicBool) };
+            // crate in this process; the value is leaked, so it lives forever.
+            return unsafe { &*(addr as *const Shared) };
         }
-        let leaked: &'static AtomicBool = Box::leak(Box::new(AtomicBool::new(false)));
+        let leaked: &'static Shared = Box::leak(Box::new(Shared {
+            flag: AtomicBool::new(false),
+            interrupt_types: Default::default(),
+        }));
         // SAFETY: called once per copy, during the kernel's set-up cell,
         // before user code starts threads that read the environment.
-        unsafe { std::env::set_var(SHARED_FLAG_ENV, (leaked as *const AtomicBool as usize).to_string()) };
+        unsafe { std::env::set_var(SHARED_ENV, (leaked as *const Shared as usize).to_string()) };
         leaked
     })
+}
+
+fn flag() -> &'static AtomicBool {
+    &shared().flag
+}
+
+fn fingerprint(t: TypeId) -> u64 {
+    let mut h = DefaultHasher::new();
+    t.hash(&mut h);
+    h.finish().max(1)
+}
+
+/// Adds this compilation's [`KeyboardInterrupt`] to the shared fingerprints.
+fn register() {
+    static ONCE: Once = Once::new();
+    ONCE.call_once(|| {
+        let fp = fingerprint(TypeId::of::<KeyboardInterrupt>());
+        for slot in &shared().interrupt_types {
+            match slot.compare_exchange(0, fp, Ordering::SeqCst, Ordering::SeqCst) {
+                Ok(_) => return,
+                Err(v) if v == fp => return,
+                Err(_) => {}
+            }
+        }
+    });
+}
+
+/// Whether a panic payload is a [`KeyboardInterrupt`], raised by this or
+/// any other compilation of this crate in the process.
+///
+/// ```
+/// use parlab_child::interrupt::{is_interrupt, KeyboardInterrupt};
+/// assert!(is_interrupt(&KeyboardInterrupt));
+/// assert!(!is_interrupt(&"KeyboardInterrupt"));
+/// ```
+pub fn is_interrupt(payload: &(dyn Any + Send)) -> bool {
+    let any: &dyn Any = payload;
+    if any.is::<KeyboardInterrupt>() {
+        return true;
+    }
+    let fp = fingerprint(any.type_id());
+    shared().interrupt_types.iter().any(|s| s.load(Ordering::Relaxed) == fp)
 }
 
 static HANDLER_FLAG: std::sync::atomic::AtomicPtr<AtomicBool> = std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
@@ -66,8 +124,15 @@ pub fn check() {
     let flag = flag();
     if flag.load(Ordering::Relaxed) {
         flag.store(false, Ordering::Relaxed);
-        std::panic::panic_any(KeyboardInterrupt);
+        raise();
     }
+}
+
+/// Unwinds with [`KeyboardInterrupt`], which the panic hook reports as an
+/// interrupt whichever compilation of this crate installed it.
+pub fn raise() -> ! {
+    register();
+    std::panic::panic_any(KeyboardInterrupt)
 }
 
 /// Sets the flag, as the `SIGINT` handler does. Used by tests.

@@ -21,7 +21,6 @@
 pub mod interrupt;
 mod json;
 
-use interrupt::KeyboardInterrupt;
 use std::io::Write;
 use std::sync::Once;
 
@@ -62,7 +61,7 @@ fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
 /// error.
 pub fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     let payload = info.payload();
-    let interrupt = payload.downcast_ref::<KeyboardInterrupt>().is_some();
+    let interrupt = interrupt::is_interrupt(payload);
     let message = if interrupt {
         "KeyboardInterrupt".to_owned()
     } else if let Some(s) = payload.downcast_ref::<&str>() {

@@ -9,7 +9,7 @@
 //! payload to the caller; the caller then ignores it in favour of the
 //! recorded one, so the message is always the first real failure's.
 
-use crate::interrupt::{self, KeyboardInterrupt};
+use crate::interrupt;
 use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -104,7 +104,7 @@ pub(super) fn task_panicked(task: usize, payload: Payload) -> ! {
 /// Consumes the interrupt request and unwinds like [`interrupt::check`].
 pub(super) fn keyboard_interrupt() -> ! {
     interrupt::clear();
-    std::panic::panic_any(KeyboardInterrupt)
+    interrupt::raise()
 }
 
 /// The text of a panic payload, if it has one.
