@@ -112,12 +112,15 @@ pub(crate) fn timeit_cell(a: &TimeitArgs<'_>, setup: &str, body: &str, started_n
 }
 
 /// `time_cell(..)` guard around code whose value is the block's value.
-fn timed_once(t: &TimeArgs<'_>, code: &str, started_ns: u128) -> String {
+/// `ty` (the user's `let x: T` annotation) goes on the inner binding, so a
+/// mismatch is reported on the user's expression, not on the harness.
+fn timed_once(t: &TimeArgs<'_>, code: &str, ty: Option<&str>, started_ns: u128) -> String {
     let guard = format!("let __parlab_g = {P}::time_cell({started_ns});");
     if t.no_raise {
         format!("{guard} {P}::no_raise(|| {{ {code} ; }}); ::std::mem::drop(__parlab_g);")
     } else {
-        format!("{guard} let __parlab_v = {{ {code} }}; ::std::mem::drop(__parlab_g); __parlab_v")
+        let ty = ty.map(|t| format!(": {t}")).unwrap_or_default();
+        format!("{guard} let __parlab_v{ty} = {{ {code} }}; ::std::mem::drop(__parlab_g); __parlab_v")
     }
 }
 
@@ -125,11 +128,11 @@ fn timed_once(t: &TimeArgs<'_>, code: &str, started_ns: u128) -> String {
 /// IPython's `%time x = f()` does).
 pub(crate) fn time_line(t: &TimeArgs<'_>, stmt: &str, semicolon: bool, binding: &str, started_ns: u128) -> String {
     if binding.is_empty() && !t.no_raise {
-        if let Some((pattern, expr)) = split_let(stmt) {
-            return format!("{pattern} = {{ {} }};", timed_once(t, expr, started_ns));
+        if let Some((pattern, ty, expr)) = split_let(stmt) {
+            return format!("{pattern} = {{ {} }};", timed_once(t, expr, ty.as_deref(), started_ns));
         }
     }
-    let block = timed_once(t, stmt, started_ns);
+    let block = timed_once(t, stmt, None, started_ns);
     if !binding.is_empty() {
         format!("{binding} {{ {block} }};")
     } else {
@@ -148,8 +151,9 @@ pub(crate) fn time_cell(t: &TimeArgs<'_>, body: &str, started_ns: u128) -> Strin
     }
 }
 
-/// `let PAT = EXPR` (one statement, no `else`) as (`let PAT`, `EXPR`).
-fn split_let(stmt: &str) -> Option<(&str, &str)> {
+/// `let PAT = EXPR` (one statement, no `else`) as (`let PAT`, the type
+/// `PAT` is annotated with, `EXPR`).
+fn split_let(stmt: &str) -> Option<(&str, Option<String>, &str)> {
     if !stmt.starts_with("let") || stmt.contains('\n') {
         return None;
     }
@@ -159,7 +163,11 @@ fn split_let(stmt: &str) -> Option<(&str, &str)> {
     if init.diverge.is_some() {
         return None;
     }
+    let ty = match &local.pat {
+        syn::Pat::Type(p) => Some(quote::ToTokens::to_token_stream(&p.ty).to_string()),
+        _ => None,
+    };
     let col = init.eq_token.span.start().column;
     let (byte, _) = stmt.char_indices().nth(col)?;
-    Some((stmt[..byte].trim_end(), stmt[byte + 1..].trim()))
+    Some((stmt[..byte].trim_end(), ty, stmt[byte + 1..].trim()))
 }
