@@ -4,10 +4,12 @@ The set-up call (and any pending `:dep` line) rides on the user's first
 cell (kernel/src/engine/setup.rs), so these tests start kernels without the
 warm-up cell the other modules' fixture runs.
 """
+import json
 import os
 import re
 
 import pytest
+from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import start_new_kernel
 
 from conftest import FIRST_CELL_TIMEOUT, run
@@ -72,6 +74,30 @@ def test_an_unusable_prebuilt_child_falls_back_to_its_sources(tmp_path):
         panic = run(kc, 'panic!("boom {}", n);')
         assert panic.error["ename"] == "panic"
         assert panic.error["evalue"] == "boom 20"
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
+
+
+def test_a_runtime_that_cannot_be_added_is_the_cells_error(tmp_path, monkeypatch):
+    # A kernelspec whose runtime directory does not exist (the installed
+    # spec's own `env` would override the test's environment).
+    spec = KernelSpecManager().get_kernel_spec("parlab")
+    d = tmp_path / "kernels" / "parlab_no_runtime"
+    d.mkdir(parents=True)
+    env = dict(spec.env, PARLAB_RUNTIME_DIR=str(tmp_path / "no-runtime-here"))
+    (d / "kernel.json").write_text(json.dumps({"argv": spec.argv, "display_name": "x", "language": "rust", "env": env}))
+    monkeypatch.setenv("JUPYTER_PATH", str(tmp_path) + os.pathsep + os.environ.get("JUPYTER_PATH", ""))
+    km, kc = start_new_kernel(kernel_name="parlab_no_runtime", startup_timeout=120)
+    try:
+        assert run(kc, "let kept = 3;", timeout=FIRST_CELL_TIMEOUT).status == "ok"
+        magic = run(kc, "%timeit -n 1 -r 1 kept + 1")
+        assert magic.status == "error"
+        assert "could not add parlab's runtime" in magic.error["evalue"], magic.error
+        # Plain cells and variables are unaffected; the next magic tries again.
+        assert run(kc, "kept * 2").result == "6"
+        again = run(kc, "%timeit -n 1 -r 1 kept + 1")
+        assert "could not add parlab's runtime" in again.error["evalue"], again.error
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)

@@ -143,9 +143,16 @@ impl EvcxrInterpreter {
             &mut EvalCallbacks { input_reader: &|req| out.input(&req.prompt, req.is_password).unwrap_or_default() },
         );
         let was_interrupted = self.control.end();
-        if self.settle_deps(&result) {
-            let _ = self.relay.finish(false);
-            return self.run(user_code, count, explain, Some(shown), out);
+        match self.settle_deps(&result, folded.hidden_lines) {
+            setup::Settled::Fine => {}
+            setup::Settled::RunAgain => {
+                let _ = self.relay.finish(false);
+                return self.run(user_code, count, explain, Some(shown), out);
+            }
+            setup::Settled::RuntimeFailed(message) => {
+                let _ = self.relay.finish(false);
+                return errors::simple("Error", message);
+            }
         }
         if self.child_rejected(&result) {
             let _ = self.relay.finish(false);
@@ -155,7 +162,15 @@ impl EvcxrInterpreter {
         if init && compiled {
             self.child_checked = true;
         }
-        let events = self.relay.finish(self.parlab_ready && !matches!(result, Err(evcxr::Error::CompilationErrors(_)) | Err(evcxr::Error::SubprocessTerminated(_))));
+        // The end-of-cell marker on stderr comes only if the process ran
+        // something: not after a compile error, nor for a cell of evcxr
+        // commands that changed nothing (evcxr then records no phase).
+        let ran = match &result {
+            Ok(o) => !o.phases.is_empty(),
+            Err(evcxr::Error::CompilationErrors(_) | evcxr::Error::SubprocessTerminated(_)) => false,
+            Err(_) => true,
+        };
+        let events = self.relay.finish(self.parlab_ready && ran);
         if explain != Explain::Internal {
             // evcxr puts each statement on its own line of lib.rs: panics are
             // located by the user's statements, without the set-up call.
@@ -256,7 +271,8 @@ fn library_path(slot: Option<&std::path::Path>) -> Option<std::ffi::OsString> {
 fn mime_map(content: std::collections::HashMap<String, String>) -> Option<Map<String, Value>> {
     // A cell ending in a `()` value (a `for` loop, `println!`) has no
     // result, as a Python statement has none.
-    if content.is_empty() || (content.len() == 1 && content.get("text/plain").is_some_and(|t| t == "()")) {
+    // Nor does a command with nothing to say (`:vars` in a new session).
+    if content.values().all(|t| t.is_empty()) || (content.len() == 1 && content.get("text/plain").is_some_and(|t| t == "()")) {
         return None;
     }
     let mut map = Map::new();

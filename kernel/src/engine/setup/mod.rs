@@ -27,6 +27,16 @@ pub(crate) use child_link::ChildLink;
 
 use super::{runtime_dir, EvcxrInterpreter};
 
+/// What became of the pending dependencies after an evaluation.
+pub(super) enum Settled {
+    /// Added, or still pending after an error of the user's own.
+    Fine,
+    /// `parlab-child`'s `:dep` was given up: run the cell again without it.
+    RunAgain,
+    /// The runtime cannot be added: the cell's error message.
+    RuntimeFailed(String),
+}
+
 impl EvcxrInterpreter {
     /// Chooses how cells reach `parlab-child` (the kernel's build leaves it
     /// next to the kernel binary) and queues the set-up for the first cell.
@@ -77,7 +87,9 @@ impl EvcxrInterpreter {
         self.init_pending = false;
         let folded = fold::fold("", &self.pending_deps, Some(&self.init_call()));
         let result = self.ctx.execute(&folded.code);
-        self.settle_deps(&result);
+        if let Settled::RuntimeFailed(message) = self.settle_deps(&result, folded.hidden_lines) {
+            crate::server::log(message);
+        }
         match result {
             Ok(_) => self.parlab_ready = true,
             Err(e) => {
@@ -89,15 +101,16 @@ impl EvcxrInterpreter {
         let _ = self.relay.finish(false);
     }
 
-    /// Drops from the pending dependencies those the session now has, and
-    /// says whether the rest broke an evaluation (a dependency cargo cannot
-    /// resolve or build): then they are given up and logged, and the caller
-    /// runs the cell again without them. An error of the user's own (a bad
-    /// command, their own `:dep`) leaves the kernel's dependencies to be
-    /// added alone.
-    pub(super) fn settle_deps(&mut self, result: &Result<evcxr::EvalOutputs, evcxr::Error>) -> bool {
+    /// Drops from the pending dependencies those the session now has
+    /// (`hidden_lines`: how many lines of the evaluated code they took). If
+    /// the evaluation failed otherwise than by the user's own error (a bad
+    /// command, their own `:dep`, their code), the rest are added alone, to
+    /// tell a dependency cargo cannot resolve or build: `parlab-child`'s is
+    /// given up (logged; the cell runs again without it), the runtime's
+    /// becomes the cell's error (the next cell that needs it tries again).
+    pub(super) fn settle_deps(&mut self, result: &Result<evcxr::EvalOutputs, evcxr::Error>, hidden_lines: usize) -> Settled {
         if self.pending_deps.is_empty() {
-            return false;
+            return Settled::Fine;
         }
         let listed = match self.ctx.execute(":show_deps") {
             Ok(out) => out.get("text/plain").unwrap_or("").to_owned(),
@@ -106,22 +119,34 @@ impl EvcxrInterpreter {
         self.pending_deps.retain(|d| !fold::lists_dep(&listed, fold::dep_name(d)));
         let maybe_ours = match result {
             Ok(_) | Err(evcxr::Error::SubprocessTerminated(_)) => false,
-            Err(evcxr::Error::CompilationErrors(errs)) => !errs.iter().any(|e| e.is_from_user_code()),
+            // evcxr reports a failed command on its line: ours are the
+            // hidden lines before the cell.
+            Err(evcxr::Error::CompilationErrors(errs)) => errs.iter().any(|e| {
+                !e.is_from_user_code() || e.spanned_messages().iter().any(|m| m.span.as_ref().is_some_and(|s| s.start_line <= hidden_lines))
+            }),
             Err(_) => true,
         };
         if self.pending_deps.is_empty() || !maybe_ours {
-            return false;
+            return Settled::Fine;
         }
-        let deps = self.pending_deps.join("\n");
-        let alone = self.ctx.execute(&deps);
-        self.pending_deps.clear();
-        if let Err(e) = alone {
-            crate::server::log(format!("could not add the parlab runtime ({deps}): {e}"));
-            self.init_pending = false;
-            self.parlab_ready = false;
-            return true;
+        let (child, runtime): (Vec<String>, Vec<String>) =
+            std::mem::take(&mut self.pending_deps).into_iter().partition(|d| fold::dep_name(d) == "parlab-child");
+        let mut settled = Settled::Fine;
+        if !child.is_empty() {
+            if let Err(e) = self.ctx.execute(&child.join("\n")) {
+                crate::server::log(format!("could not add parlab-child ({}): {e}", child.join("; ")));
+                self.init_pending = false;
+                self.parlab_ready = false;
+                settled = Settled::RunAgain;
+            }
         }
-        false
+        if !runtime.is_empty() {
+            if let Err(e) = self.ctx.execute(&runtime.join("\n")) {
+                self.runtime_added = false;
+                return Settled::RuntimeFailed(format!("could not add parlab's runtime to the session: {e}"));
+            }
+        }
+        settled
     }
 
     /// Before a cell has compiled with the prebuilt `parlab-child`, an
