@@ -102,21 +102,22 @@ def test_an_edited_impl_in_a_lprun_cell_is_the_one_profiled(kernel):
 
 
 def test_edited_impls_in_cell_magic_bodies(kernel):
-    # `%%time` and `%%timeit` bodies run inside a block: their items are
-    # local to the cell, so an edit simply runs the new body.
+    # A `%%timeit` body runs inside a block: its items are local to the
+    # cell, so an edit simply runs the new body.
     q = "struct Q { x: i32 }\nimpl Q {\n    fn get(&self) -> i32 {\n        self.x + 1\n    }\n}\n"
-    assert ok(kernel, "%%time\n" + q + "Q { x: 1 }.get()").result == "2"
-    assert ok(kernel, "%%time\n" + q.replace("+ 1", "+ 2") + "Q { x: 1 }.get()").result == "3"
     timeit = "%%timeit -n1 -r1\n" + q + 'println!("got {}", Q { x: 1 }.get());'
     assert "got 2" in ok(kernel, timeit).stdout
     assert "got 3" in ok(kernel, timeit.replace("+ 1", "+ 2")).stdout
-    # A body with its own `P` leaves the notebook's `P` and its impls as
-    # they were: the next edit of `get` still replaces the notebook's block.
-    local = "%%time\nstruct P { x: i32 }\n" + GET.replace("self.x", "self.x + 100") + "\nP { x: 1 }.get()"
-    assert ok(kernel, local).result == "101"
-    assert ok(kernel, "P { x: 1 }.get()").result == "0"
+    # A `%%time` body runs at top level, as IPython runs it in the user's
+    # namespace: its items stay, and an edit replaces them.
+    assert ok(kernel, "%%time\n" + q + "Q { x: 1 }.get()").result == "2"
+    assert ok(kernel, "%%time\n" + q.replace("+ 1", "+ 2") + "Q { x: 1 }.get()").result == "3"
+    assert ok(kernel, "Q { x: 5 }.get()").result == "7"
+    # The same for a stand-alone impl of the notebook's `P`, then edited in a plain cell.
+    assert ok(kernel, "%%time\n" + GET.replace("self.x", "self.x + 100") + "\nP { x: 1 }.get()").result == "101"
+    assert ok(kernel, "P { x: 1 }.get()").result == "101"
     ok(kernel, GET.replace("self.x", "self.x + 7"))
-    assert ok(kernel, "P { x: 1 }.clone().get()").result == "8"
+    assert ok(kernel, "P { x: 1 }.get()").result == "8"
 
 
 def test_an_impl_whose_cell_panicked_is_still_replaceable(kernel):

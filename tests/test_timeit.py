@@ -98,6 +98,23 @@ def test_cell_time(kernel):
     assert cell.result == "999000"
 
 
+def test_cell_time_keeps_its_names_as_ipython_does(kernel):
+    # IPython runs a %%time cell in the user's namespace: what it defines stays.
+    cell = run(kernel, "%%time\nlet kept_total: u64 = v.iter().sum();\nfn kept_helper() -> u32 { 7 }\nlet kept_vec = vec![1, 2, 3];\nkept_vec")
+    assert cell.status == "ok", cell.error
+    assert cell.result == "[1, 2, 3]"
+    assert run(kernel, "kept_total + kept_helper() as u64").result == "499507"
+    assert run(kernel, "kept_vec.len()").result == "3", "showing the value must not move it"
+
+
+def test_cell_time_prints_the_times_before_a_panic(kernel):
+    cell = run(kernel, "%%time\nlet short = vec![1u8];\nlet bad = short[5];")
+    assert cell.error["ename"] == "panic"
+    assert "Wall time" in cell.stdout
+    tb = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(cell.error["traceback"]))
+    assert "line 3" in tb and "short[5]" in tb, tb
+
+
 def usage_error(kernel, code):
     cell = run(kernel, code)
     assert cell.status == "error", (code, cell.msgs)

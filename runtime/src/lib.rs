@@ -58,5 +58,5 @@ pub mod __private {
     /// `parlab_child::init` itself; kept for code written against it).
     pub use parlab_child::init as init_child;
     pub use crate::lprof::{lprun, FnMeta, LpFrame, LpIter, LprunOptions};
-    pub use crate::timeit::{no_raise, time_cell, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
+    pub use crate::timeit::{no_raise, time_cell, time_end, time_start, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

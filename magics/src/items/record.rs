@@ -20,14 +20,20 @@ pub(crate) const ANCHOR_PREFIX: &str = "__PARLAB_IMPL_";
 
 /// [`parse_cell`], with each item's byte offset in `code`.
 ///
-/// A cell magic's body (`%%time`, `%%timeit`) runs inside a block, so its
-/// items are local to that evaluation and evcxr keeps none of them: such a
-/// cell defines nothing. In other cells, evcxr commands (`:dep`) and magic
+/// A `%%timeit` body (or a `%%time --no-raise-error` one) runs inside a
+/// block, so its items are local to that evaluation and evcxr keeps none of
+/// them: such a cell defines nothing. A `%%time` body runs at top level
+/// (see `timeit::rewrite::time_cell`), its magic line blanked like the
+/// other magic lines. In other cells, evcxr commands (`:dep`) and magic
 /// lines (bound ones too: `let r = %timeit -o f();`) are blanked, keeping
 /// the line numbers.
 pub(super) fn parse_cell_at(cell: u32, code: &str) -> Vec<(RecordedItem, usize)> {
-    if code.trim_start().starts_with("%%") {
-        return Vec::new();
+    if let Some(rest) = code.trim_start().strip_prefix("%%") {
+        let header = rest.lines().next().unwrap_or("");
+        let mut words = header.split_whitespace();
+        if words.next() != Some("time") || words.any(|w| w == "--no-raise-error") {
+            return Vec::new();
+        }
     }
     // `%lprun` evaluates the lines before and after it separately; evcxr
     // attaches an impl block only to a named item of its own evaluation.
@@ -107,7 +113,7 @@ fn trait_ident(i: &syn::ItemImpl) -> Option<String> {
 }
 
 /// Byte offset of a 1-based line and 0-based char column in `code`.
-fn byte_offset(code: &str, line: usize, column: usize) -> usize {
+pub(crate) fn byte_offset(code: &str, line: usize, column: usize) -> usize {
     let line_start: usize = code.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
     let rest = &code[line_start..];
     line_start + rest.char_indices().nth(column).map_or(rest.len(), |(b, _)| b)

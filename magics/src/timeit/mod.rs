@@ -57,6 +57,13 @@ pub(crate) fn plan_cell_magic(name: &str, args: &str, body: &str, session: &Sess
             (code, Explain::None)
         }
     };
+    // A `%%time` body at top level keeps its items in the session, so its
+    // stand-alone impls get the name a later edit replaces, as in a plain cell.
+    let code = if code.starts_with(rewrite::TIME_START) {
+        crate::items::attach_impls(&code, session.execution_count, &session.items).unwrap_or(code)
+    } else {
+        code
+    };
     Ok(Plan::Steps(vec![Step { code, always: false, explain, shown: None }]))
 }
 

@@ -27,6 +27,8 @@
 use super::grammar::{Clock, TimeArgs, TimeitArgs, DEFAULT_PRECISION, DEFAULT_REPEAT};
 
 const P: &str = "::parlab::__private";
+/// How a `%%time` cell whose body runs at top level starts.
+pub(crate) const TIME_START: &str = "::parlab::__private::time_start(";
 
 /// `TimeitOptions { non-default fields, ..DEFAULT }`.
 fn options(a: &TimeitArgs<'_>, started_ns: u128) -> String {
@@ -142,13 +144,46 @@ pub(crate) fn time_line(t: &TimeArgs<'_>, stmt: &str, semicolon: bool, binding: 
 
 /// `%%time` + body: the times print after the body's own output, and the
 /// body's last expression is the cell's value.
+///
+/// The body runs at top level, as IPython runs a `%%time` cell in the
+/// user's namespace: its variables and items stay in the session. The
+/// start goes on the magic's line; the final expression is passed through
+/// `time_end` by reference (so a variable shown as the value is not moved),
+/// or `time_end` follows the last statement. With `--no-raise-error`, or a
+/// body syn cannot parse, the body runs in a block and its names are local.
 pub(crate) fn time_cell(t: &TimeArgs<'_>, body: &str, started_ns: u128) -> String {
+    if !t.no_raise {
+        if let Some(code) = time_cell_top_level(body, started_ns) {
+            return code;
+        }
+    }
     let guard = format!("let __parlab_g = {P}::time_cell({started_ns});");
     if t.no_raise {
         format!("{{ {guard} {P}::no_raise(|| {{\n{body}\n; }}); ::std::mem::drop(__parlab_g); }}")
     } else {
         format!("{{ {guard} let __parlab_v = {{\n{body}\n}}; ::std::mem::drop(__parlab_g); __parlab_v }}")
     }
+}
+
+fn time_cell_top_level(body: &str, started_ns: u128) -> Option<String> {
+    use syn::spanned::Spanned;
+    let wrapped = format!("{{\n{body}\n}}");
+    let block: syn::Block = syn::parse_str(&wrapped).ok()?;
+    let tail = match block.stmts.last() {
+        Some(syn::Stmt::Expr(e, None)) => Some(e.span()),
+        Some(syn::Stmt::Macro(m)) if m.semi_token.is_none() => Some(m.span()),
+        _ => None,
+    };
+    let body = match tail {
+        Some(span) => {
+            // Offsets in `wrapped`, less its leading "{\n".
+            let at = |p: proc_macro2::LineColumn| crate::items::record::byte_offset(&wrapped, p.line, p.column) - 2;
+            let (a, b) = (at(span.start()), at(span.end()));
+            format!("{}{P}::time_end(&({})){}", &body[..a], &body[a..b], &body[b..])
+        }
+        None => format!("{body}\n{P}::time_end(&());"),
+    };
+    Some(format!("{TIME_START}{started_ns});\n{body}"))
 }
 
 /// `let PAT = EXPR` (one statement, no `else`) as (`let PAT`, the type

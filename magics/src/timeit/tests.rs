@@ -15,7 +15,7 @@ fn check(cell: &str) -> String {
         Ok(Plan::Steps(steps)) => {
             assert_eq!(steps.len(), 1);
             let code = &steps[0].code;
-            if let Err(e) = syn::parse_str::<syn::Block>(&format!("{{{code}}}")) {
+            if let Err(e) = syn::parse_str::<syn::Block>(&format!("{{{code}\n}}")) {
                 panic!("generated code does not parse: {e}\n{code}");
             }
             code.clone()
@@ -93,6 +93,24 @@ fn line_time_no_raise() {
 #[test]
 fn cell_time() {
     insta::assert_snapshot!(check("%%time\nlet s: u64 = (0..1000).sum();\ns"));
+}
+
+#[test]
+fn cell_time_body_runs_at_top_level() {
+    // Ends in a statement: the times follow it. Items stay top-level items.
+    insta::assert_snapshot!(check("%%time\nfn helper() -> u32 { 7 }\nlet t = helper();\nprintln!(\"{t}\");"));
+    // The value keeps its trailing comment outside the call; a macro can be the value.
+    let out = check("%%time\nlet v = vec![1];\nv.len() // count");
+    assert!(out.ends_with("::parlab::__private::time_end(&(v.len())) // count"), "{out}");
+    let out = check("%%time\nformat!(\"x\")");
+    assert!(out.ends_with("::parlab::__private::time_end(&(format!(\"x\")))"), "{out}");
+}
+
+#[test]
+fn cell_time_no_raise_or_unparsed_body_stays_in_a_block() {
+    assert!(check("%%time --no-raise-error\nlet a = 1;").contains("no_raise(|| {"));
+    let Ok(Plan::Steps(steps)) = plan("%%time\nlet a = ;", &session()) else { panic!() };
+    assert!(steps[0].code.contains("let __parlab_v = {"));
 }
 
 #[test]

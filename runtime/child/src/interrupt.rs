@@ -10,47 +10,11 @@
 //! cannot be stopped this way; the kernel then falls back to restarting the
 //! process after a grace period and says which variables were lost.
 
+use crate::shared::shared;
 use std::any::{Any, TypeId};
 use std::hash::{DefaultHasher, Hash, Hasher};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Once, OnceLock};
-
-/// evcxr links a cell's dependencies statically into that cell's library,
-/// so every cell has its own copy of this crate's statics, and the cells
-/// that use `parlab` link another compilation of it than the kernel's
-/// set-up does. What must be one per process lives in one [`Shared`]: the
-/// first copy allocates it and publishes its address in the environment;
-/// every later copy (and the signal handler, whichever copy installed it)
-/// uses that same one.
-const SHARED_ENV: &str = "PARLAB_INTERRUPT_SHARED";
-
-#[repr(C)]
-struct Shared {
-    flag: AtomicBool,
-    /// Fingerprints of each compilation's [`KeyboardInterrupt`] type: the
-    /// panic hook (from whichever compilation installed it) must know an
-    /// interrupt raised by any of them, and `downcast` knows only its own.
-    interrupt_types: [AtomicU64; 16],
-}
-
-fn shared() -> &'static Shared {
-    static SHARED: OnceLock<&'static Shared> = OnceLock::new();
-    SHARED.get_or_init(|| {
-        if let Some(addr) = std::env::var(SHARED_ENV).ok().and_then(|a| a.parse::<usize>().ok()) {
-            // SAFETY: the address was published by another copy of this
-            // crate in this process; the value is leaked, so it lives forever.
-            return unsafe { &*(addr as *const Shared) };
-        }
-        let leaked: &'static Shared = Box::leak(Box::new(Shared {
-            flag: AtomicBool::new(false),
-            interrupt_types: Default::default(),
-        }));
-        // SAFETY: called once per copy, during the kernel's set-up cell,
-        // before user code starts threads that read the environment.
-        unsafe { std::env::set_var(SHARED_ENV, (leaked as *const Shared as usize).to_string()) };
-        leaked
-    })
-}
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Once;
 
 fn flag() -> &'static AtomicBool {
     &shared().flag

@@ -20,6 +20,7 @@
 
 pub mod interrupt;
 mod json;
+mod shared;
 
 use std::io::Write;
 use std::sync::Once;
@@ -50,8 +51,19 @@ pub fn init() {
 const READY_ENV: &str = "PARLAB_CHILD_READY";
 
 fn panic_hook(info: &std::panic::PanicHookInfo<'_>) {
+    if let Some(before) = shared::take_before_panic() {
+        before();
+    }
     report_panic(info);
     drain_stdout_pipe();
+}
+
+/// Registers `f` to run once, before the report of the next panic in the
+/// process (`None` withdraws it). `%%time` prints its times there: IPython
+/// prints them before it re-raises, and a cell's top-level code has no
+/// place that runs on unwinding.
+pub fn before_next_panic(f: Option<fn()>) {
+    shared::set_before_panic(f);
 }
 
 /// Writes `info` as one panic marker line on stdout (message, location,

@@ -31,4 +31,4 @@ pub use compare::compare;
 pub use format::format_time;
 pub use harness::{timeit, Chunks, Clock, Run, TimeitOptions, Timer};
 pub use result::TimeitResult;
-pub use time::{no_raise, time_cell, TimeGuard};
+pub use time::{no_raise, time_cell, time_end, time_start, TimeGuard};

@@ -6,10 +6,14 @@
 //! Wall time: 3.19 ms
 //! ```
 //!
-//! The generated code holds a [`TimeGuard`] while the statement runs; the
-//! report prints when it is dropped, so it comes after the statement's own
-//! output, before the cell's value, and also when the statement panics (the
-//! panic then continues, as IPython re-raises).
+//! For `%time` (and `%%time --no-raise-error`) the generated code holds a
+//! [`TimeGuard`] while the statement runs; the report prints when it is
+//! dropped, so it comes after the statement's own output, before the
+//! cell's value, and also when the statement panics (the panic then
+//! continues, as IPython re-raises). A `%%time` body runs at top level so
+//! that its names stay in the session; there [`time_start`] and
+//! [`time_end`] bracket it, and a panic prints the report from the panic
+//! hook (`parlab_child::before_next_panic`).
 
 use super::format::format_time;
 use std::sync::Mutex;
@@ -84,14 +88,59 @@ pub fn time_cell(cell_started_unix_ns: u128) -> TimeGuard {
     TimeGuard { wall: Instant::now(), cpu: cpu_times(), compile_time }
 }
 
-impl Drop for TimeGuard {
-    fn drop(&mut self) {
+impl TimeGuard {
+    fn print(&self) {
         let wall = self.wall.elapsed();
         let now = cpu_times();
         let user = now.user.saturating_sub(self.cpu.user);
         let sys = now.sys.saturating_sub(self.cpu.sys);
         println!("{}", report(user, sys, wall, self.compile_time));
     }
+}
+
+impl Drop for TimeGuard {
+    fn drop(&mut self) {
+        self.print();
+    }
+}
+
+/// The `%%time` cell being timed. A cell whose code runs at top level (so
+/// that its variables and items stay in the session, as IPython's `%%time`
+/// keeps its names) has no scope for a guard: the start waits here.
+static STARTED: Mutex<Option<TimeGuard>> = Mutex::new(None);
+
+/// Prints the times of the cell being timed, if any.
+fn print_started() {
+    let started = STARTED.lock().unwrap_or_else(|e| e.into_inner()).take();
+    if let Some(guard) = started {
+        drop(guard);
+    }
+}
+
+/// Starts timing a `%%time` cell whose code runs at top level; the times
+/// print at [`time_end`], or before the report of a panic (IPython prints
+/// them before it re-raises).
+///
+/// ```
+/// parlab::__private::time_start(0);
+/// let x: u64 = (1..=10).sum();
+/// let shown = parlab::__private::time_end(&x); // prints the times
+/// assert_eq!(*shown, 55);
+/// ```
+pub fn time_start(cell_started_unix_ns: u128) {
+    let guard = time_cell(cell_started_unix_ns);
+    if let Some(stale) = STARTED.lock().unwrap_or_else(|e| e.into_inner()).replace(guard) {
+        std::mem::forget(stale);
+    }
+    parlab_child::before_next_panic(Some(print_started));
+}
+
+/// Ends [`time_start`]'s timing and passes the cell's value through by
+/// reference, so a variable shown as the value is not moved.
+pub fn time_end<T: ?Sized>(value: &T) -> &T {
+    parlab_child::before_next_panic(None);
+    print_started();
+    value
 }
 
 /// The `%time` report lines.

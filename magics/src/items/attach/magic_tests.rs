@@ -72,11 +72,11 @@ fn bound_and_time_lines_count_as_magic_lines() {
 }
 
 #[test]
-fn cell_magic_bodies_define_nothing() {
-    // The body runs inside a block: its `P` and `get` are local to the
-    // cell, so the session still has cell 2's block, which the edit in
-    // cell 4 must replace.
-    let local = format!("%%time\n{P}\n{}\nP {{ x: 1 }}.get()", GET.replace("self.x", "self.x + 1"));
+fn timeit_bodies_define_nothing() {
+    // The body runs inside a block (`%%timeit`, `%%time --no-raise-error`):
+    // its `P` and `get` are local to the cell, so the session still has
+    // cell 2's block, which the edit in cell 5 must replace.
+    let local = format!("%%time --no-raise-error\n{P}\n{}\nP {{ x: 1 }}.get();", GET.replace("self.x", "self.x + 1"));
     let timeit = format!("%%timeit -n1 -r1\n{GET}\nP {{ x: 1 }}.get()");
     let s = session(&[P, GET, &local, &timeit]);
     assert_eq!(holders(&s, "P"), [(2, "__PARLAB_IMPL_2_1_0".to_owned())]);
@@ -87,6 +87,18 @@ fn cell_magic_bodies_define_nothing() {
     }
     let plain = crate::items::attach_impls(GET, 5, &s.items).unwrap();
     assert!(plain.starts_with("const __PARLAB_IMPL_2_1_0: () = (); const __PARLAB_IMPL_5_1_0: () = (); impl P"), "{plain}");
+}
+
+#[test]
+fn a_time_body_defines_as_a_plain_cell_does() {
+    // `%%time` runs its body at top level, as IPython runs it in the
+    // user's namespace: an edited impl there replaces cell 2's.
+    let edit = format!("%%time\n{}\nP {{ x: 1 }}.get()", GET.replace("self.x", "self.x + 1"));
+    let s = session(&[P, GET]);
+    let code = steps(&edit, &s).pop().unwrap();
+    assert!(code.lines().nth(1).unwrap().starts_with("const __PARLAB_IMPL_2_1_0: () = (); const __PARLAB_IMPL_3_2_0: () = (); impl P {"), "{code}");
+    let s = session(&[P, GET, &edit]);
+    assert_eq!(holders(&s, "P"), [(3, "__PARLAB_IMPL_3_2_0".to_owned())]);
 }
 
 #[test]
