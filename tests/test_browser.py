@@ -5,13 +5,17 @@ It opens `notebooks/01-profiling.ipynb` (a temporary copy, so the committed
 notebook is never modified), runs it from the top down to its `%lprun`
 cell (which includes its first `%timeit` cell), and checks that both
 outputs are rendered in the page: the `%timeit` line and the `%lprun`
-table. Screenshots go to `tests/artifacts/` (not committed).
+table. It also opens every committed notebook with saved charts, without
+running it, and checks the charts are drawn: a notebook a user has not run
+is untrusted, and JupyterLab sanitizes its HTML outputs. Screenshots go to
+`tests/artifacts/` (not committed).
 
 Chromium is Debian's package (`install.sh` installs it with apt-get where
 it can), never a browser downloaded by Playwright. Where there is no
 Chromium, or no Playwright, the test skips and says why. Set
 `PARLAB_CHROMIUM` to use another Chromium binary.
 """
+import contextlib
 import json
 import os
 import secrets
@@ -91,22 +95,19 @@ def chromium():
     return sync_api, path
 
 
-@pytest.fixture
-def lab(chromium, tmp_path):
-    """A JupyterLab server on a free localhost port, serving a temporary
-    copy of the notebook; yields (base_url, token), stops it afterwards."""
-    source = ROOT / "notebooks" / NOTEBOOK
-    if not source.exists():
-        pytest.fail(f"{source} does not exist")
+@contextlib.contextmanager
+def jupyterlab(tmp_path, notebooks):
+    """A JupyterLab server on a free localhost port, serving `notebooks`
+    ({file name: notebook JSON}) from a temporary directory; yields
+    (base_url, token), stops it afterwards.
+
+    The notebook signatures live in memory, so every notebook is opened
+    untrusted, as a user opening a notebook they have not run sees it,
+    whatever this machine's own signature database holds."""
     root = tmp_path / "notebooks"
     root.mkdir()
-    # Outputs cleared, so whatever the test finds in the page was produced
-    # by this run, not saved with the committed notebook.
-    nb = json.loads(source.read_text())
-    for cell in nb["cells"]:
-        if cell["cell_type"] == "code":
-            cell["outputs"], cell["execution_count"] = [], None
-    (root / NOTEBOOK).write_text(json.dumps(nb))
+    for name, nb in notebooks.items():
+        (root / name).write_text(json.dumps(nb))
     write_settings(tmp_path / "settings")
     port, token = free_port(), secrets.token_hex(16)
     env = dict(
@@ -120,7 +121,7 @@ def lab(chromium, tmp_path):
             str(Path(sys.executable).parent / "jupyter"), "lab", "--no-browser",
             "--ip=127.0.0.1", f"--port={port}", "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
-            "--LabApp.news_url=None",
+            "--LabApp.news_url=None", "--NotebookNotary.db_file=:memory:",
             "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
         ]
         + (["--allow-root"] if os.geteuid() == 0 else []),
@@ -153,6 +154,22 @@ def lab(chromium, tmp_path):
             server.kill()
             server.wait()
         log.close()
+
+
+@pytest.fixture
+def lab(chromium, tmp_path):
+    """JupyterLab serving a copy of the notebook with its outputs cleared,
+    so whatever the test finds in the page was produced by this run, not
+    saved with the committed notebook."""
+    source = ROOT / "notebooks" / NOTEBOOK
+    if not source.exists():
+        pytest.fail(f"{source} does not exist")
+    nb = json.loads(source.read_text())
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "code":
+            cell["outputs"], cell["execution_count"] = [], None
+    with jupyterlab(tmp_path, {NOTEBOOK: nb}) as served:
+        yield served
 
 
 def cell_indices(path):
@@ -222,3 +239,98 @@ def test_timeit_and_lprun_render_in_jupyterlab(chromium, lab):
             raise
         finally:
             browser.close()
+
+
+# Text inside the runtime's charts (`compare`'s axis, `scaling`'s caption):
+# in the page, it belongs inside an image, never in the output's text.
+CHART_LABELS = ("time per loop (", "Speed-up by thread count")
+
+
+def is_chart(output):
+    """Whether a saved output holds a chart, whatever its form."""
+    data = output.get("data", {})
+    html = "".join(data.get("text/html", ""))
+    return "image/svg+xml" in data or "<svg" in html or "data:image/svg+xml" in html
+
+
+def saved_charts():
+    """{notebook file name: {code cell index: number of chart outputs}}
+    for the committed notebooks with saved charts."""
+    charts = {}
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text())["cells"]
+        found = {i: n for i, c in enumerate(cells) if (n := sum(map(is_chart, c.get("outputs", []))))}
+        if found:
+            charts[path.name] = found
+    return charts
+
+
+@pytest.fixture
+def saved_lab(chromium, tmp_path):
+    """JupyterLab serving unmodified copies of the notebooks with saved charts."""
+    charts = saved_charts()
+    if not charts:
+        pytest.fail("no committed notebook has a saved chart")
+    notebooks = {name: json.loads((ROOT / "notebooks" / name).read_text()) for name in charts}
+    with jupyterlab(tmp_path, notebooks) as served:
+        yield served, charts
+
+
+# Every image and SVG element in an output area, once loaded: tag, intrinsic
+# width (0 for an image that failed to decode), rendered width and height.
+GRAPHICS_JS = """els => Promise.all(els.map(async e => {
+    if (e.tagName === 'IMG') { try { await e.decode(); } catch (_) {} }
+    const r = e.getBoundingClientRect();
+    return [e.tagName.toLowerCase(), e.tagName === 'IMG' ? e.naturalWidth : r.width, r.width, r.height];
+}))"""
+
+
+def test_saved_charts_render_before_running(chromium, saved_lab):
+    """A user opens a course notebook and sees its charts before running
+    anything. The notebook is untrusted then: JupyterLab renders only its
+    safe MIME types and sanitizes HTML (it drops `<svg>` elements, leaving
+    the labels as run-on text), so the saved form must survive that."""
+    sync_api, chromium_binary = chromium
+    (base, token), charts = saved_lab
+    ARTIFACTS.mkdir(exist_ok=True)
+    problems = []  # every notebook is checked, then all problems reported
+
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium_binary, headless=True, args=CHROMIUM_ARGS)
+        try:
+            for name, chart_cells in charts.items():
+                # The premise: the server marks the saved outputs untrusted.
+                served = api(base, token, f"/api/contents/{name}")["content"]["cells"]
+                assert all(c["metadata"].get("trusted") is False for c in served if c["cell_type"] == "code"), name
+
+                stem = name.split("-")[0]
+                page = browser.new_page(viewport={"width": 1280, "height": 1000})
+                try:
+                    page.set_default_timeout(120_000)
+                    # One workspace per notebook, so the previous one is not reopened.
+                    page.goto(f"{base}/lab/workspaces/saved-{stem}/tree/{name}?token={token}")
+                    cells = page.locator(".jp-NotebookPanel:not(.lm-mod-hidden) .jp-Notebook .jp-Cell")
+                    for idx, expected in chart_cells.items():
+                        out = cells.nth(idx).locator(".jp-OutputArea")
+                        out.locator(".jp-OutputArea-output").first.wait_for()
+                        graphics = out.locator(".jp-OutputArea-output :is(img, svg)").evaluate_all(GRAPHICS_JS)
+                        drawn = [g for g in graphics if g[1] > 0 and g[2] >= 100 and g[3] >= 50]
+                        text = out.inner_text()
+                        if len(drawn) < expected:
+                            problems.append(f"{name}, cell {idx}: {expected} chart(s) saved, drawn: {graphics}")
+                        if any(label in text for label in CHART_LABELS):
+                            problems.append(f"{name}, cell {idx}: chart shown as text: {text[-300:]!r}")
+                    first = cells.nth(next(iter(chart_cells)))
+                    first.scroll_into_view_if_needed()
+                    first.screenshot(path=str(ARTIFACTS / f"browser-saved-{stem}-chart.png"))
+                except Exception:
+                    page.screenshot(path=str(ARTIFACTS / f"browser-saved-{stem}-failure.png"))
+                    raise
+                finally:
+                    page.close()
+                # Opening the notebook started a kernel; nothing runs in it.
+                for session in api(base, token, "/api/sessions") or []:
+                    api(base, token, f"/api/sessions/{session['id']}", method="DELETE")
+        finally:
+            browser.close()
+    assert not problems, "\n".join(problems)

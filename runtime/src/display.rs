@@ -75,6 +75,48 @@ impl MimeBundle {
     }
 }
 
+/// An SVG chart as HTML: an `<img>` whose source is the SVG as a base64
+/// `data:` URI, with `alt` as its text.
+///
+/// Not the `<svg>` inline, and not only an `image/svg+xml` output: the course
+/// notebooks are opened with saved outputs, so untrusted, and JupyterLab then
+/// renders only its "safe" MIME types (`text/html`, sanitized, but not
+/// `image/svg+xml`) and its sanitizer drops `<svg>` elements, leaving the
+/// chart's labels as run-on text. `<img>` passes, and so does its `data:`
+/// source (JupyterLab checks URI schemes only on `href` and `cite`).
+/// `tests/test_browser.py` opens a saved notebook to check the chart shows.
+///
+/// ```
+/// let html = parlab::display::svg_img("<svg xmlns=\"http://www.w3.org/2000/svg\"/>", "a <chart>");
+/// assert!(html.starts_with("<img src=\"data:image/svg+xml;base64,PHN2Zy"));
+/// assert!(html.ends_with("alt=\"a &lt;chart&gt;\">"));
+/// ```
+pub fn svg_img(svg: &str, alt: &str) -> String {
+    format!("<img src=\"data:image/svg+xml;base64,{}\" alt=\"{}\">", base64(svg.as_bytes()), escape_html(alt))
+}
+
+/// Escapes text for HTML content and double-quoted attribute values.
+pub(crate) fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// Standard base64 with padding (RFC 4648). A dozen lines instead of the
+/// `base64` crate: every cell that uses parlab pays each of its dependency
+/// crates a fingerprint check and link (see ARCHITECTURE.md).
+fn base64(bytes: &[u8]) -> String {
+    const ABC: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [chunk[0], *chunk.get(1).unwrap_or(&0), *chunk.get(2).unwrap_or(&0)];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            let c = if i <= chunk.len() { ABC[((n >> (18 - 6 * i)) & 63) as usize] } else { b'=' };
+            out.push(char::from(c));
+        }
+    }
+    out
+}
+
 #[derive(Serialize)]
 struct DisplayMsg<'a> {
     t: &'static str,
@@ -136,4 +178,18 @@ pub fn clear_output(wait: bool) {
         wait: bool,
     }
     emit(&Clear { t: "clear", wait });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base64_matches_rfc4648_vectors() {
+        let cases = [("", ""), ("f", "Zg=="), ("fo", "Zm8="), ("foo", "Zm9v"), ("foob", "Zm9vYg=="), ("fooba", "Zm9vYmE="), ("foobar", "Zm9vYmFy")];
+        for (plain, encoded) in cases {
+            assert_eq!(base64(plain.as_bytes()), encoded, "{plain:?}");
+        }
+        assert_eq!(base64("μs <\u{ff}>".as_bytes()), "zrxzIDzDvz4=");
+    }
 }

@@ -1,11 +1,14 @@
 //! How a [`Scaling`] study looks: a text table, an HTML table and an SVG
-//! chart (plotters, rendered to a string, so no files and no fonts).
+//! chart (plotters, rendered to a string, so no files and no fonts). In the
+//! HTML the chart is an `<img>` with a `data:` source ([`svg_img`]), so a
+//! saved notebook shows it before it is re-run (JupyterLab's sanitizer
+//! drops an inline `<svg>` in an untrusted notebook).
 //!
 //! The chart plots the measured speed-ups against the ideal line `S = p`
 //! and the fitted Amdahl curve, which flattens towards `1/f`.
 
 use super::scaling::Scaling;
-use crate::display::{display, MimeBundle};
+use crate::display::{display, svg_img, MimeBundle};
 use plotters::prelude::*;
 use std::fmt::Write as _;
 
@@ -118,16 +121,22 @@ impl Scaling {
         Ok(())
     }
 
-    /// Text, HTML (table and chart) and SVG, ready for [`display`].
+    /// Text, HTML (chart as an image, then the table) and SVG, ready for
+    /// [`display`]. The `image/svg+xml` copy is for frontends that do not
+    /// render HTML (JupyterLab prefers the HTML, trusted or not).
     ///
     /// ```
     /// let b = parlab::Scaling::from_times([(1, 2.0), (2, 1.0)]).to_mime_bundle();
-    /// assert!(b.get("text/html").unwrap().contains("<svg"));
+    /// let html = b.get("text/html").unwrap();
+    /// assert!(html.starts_with("<div><img src=\"data:image/svg+xml;base64,"));
+    /// assert!(html.contains("<td>2.00</td>") && !html.contains("<svg"));
+    /// assert!(b.get("image/svg+xml").unwrap().starts_with("<svg"));
     /// ```
     pub fn to_mime_bundle(&self) -> MimeBundle {
+        let svg = self.to_svg();
         MimeBundle::text(self.to_string())
-            .with_html(format!("<div>{}{}</div>", self.to_svg(), self.to_html()))
-            .with_svg(self.to_svg())
+            .with_html(format!("<div>{}{}</div>", svg_img(&svg, "chart of the speed-up by thread count"), self.to_html()))
+            .with_svg(svg)
     }
 
     /// Displays the study now, mid-cell.

@@ -1,13 +1,16 @@
 //! [`compare`]: several `%timeit -o` results side by side, as a table
 //! (mean, std. dev., speed-up relative to the first) and a bar chart.
 //!
-//! The chart is an SVG drawn with plotters and inlined in the HTML table,
-//! so notebooks saved to disk keep it. Plotters' naive text layout is used
-//! (no font files): the SVG's text is laid out by the browser.
+//! The chart is an SVG drawn with plotters, put below the HTML table as an
+//! `<img>` with a `data:` source ([`svg_img`]), so notebooks saved to disk
+//! keep it and show it before they are re-run (an inline `<svg>` does not
+//! survive JupyterLab's sanitizer in an untrusted notebook). Plotters' naive
+//! text layout is used (no font files): the SVG's text is laid out by the
+//! browser.
 
 use super::format::format_time;
 use super::result::TimeitResult;
-use crate::display::{display, MimeBundle};
+use crate::display::{display, escape_html, svg_img, MimeBundle};
 use plotters::prelude::*;
 
 /// Displays a comparison of timing results; the first is the baseline.
@@ -50,7 +53,7 @@ pub(crate) fn comparison(entries: &[(&str, &TimeitResult)]) -> MimeBundle {
     for r in &rows {
         html.push_str(&format!(
             "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>± {}</td><td><b>{}</b></td></tr>",
-            escape(&r[0]),
+            escape_html(&r[0]),
             r[1],
             r[2],
             r[3]
@@ -58,7 +61,7 @@ pub(crate) fn comparison(entries: &[(&str, &TimeitResult)]) -> MimeBundle {
     }
     html.push_str("</tbody></table>");
     if let Some(svg) = bar_chart(entries) {
-        html.push_str(&format!("<div>{svg}</div>"));
+        html.push_str(&format!("<div>{}</div>", svg_img(&svg, "bar chart of the mean time per loop")));
     }
     MimeBundle::text(text.join("\n")).with_html(html)
 }
@@ -69,10 +72,6 @@ fn speedup(base: f64, mean: f64) -> String {
     } else {
         "–".to_owned()
     }
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// Horizontal bars of the mean time per loop, with ± std whiskers.
@@ -147,8 +146,13 @@ mod tests {
         ");
         let html = bundle.get("text/html").unwrap();
         assert!(html.contains("parallel &lt;4&gt;"));
-        assert!(html.contains("<svg"));
         assert!(html.contains("4.00×"));
+        // The chart is an image below the table, not an inline `<svg>`.
+        let (table, chart) = html.split_once("</table>").unwrap();
+        assert!(!html.contains("<svg"));
+        assert!(table.contains("parallel &lt;4&gt;"));
+        assert!(chart.starts_with("<div><img src=\"data:image/svg+xml;base64,"), "{chart:.80}");
+        assert!(chart.ends_with("\" alt=\"bar chart of the mean time per loop\"></div>"));
     }
 
     #[test]
@@ -157,6 +161,6 @@ mod tests {
         let zero = TimeitResult::new(1, vec![0.0], 0.0, 3);
         let bundle = comparison(&[("a", &zero), ("b", &zero)]);
         assert!(bundle.get("text/plain").unwrap().contains('–'));
-        assert!(!bundle.get("text/html").unwrap().contains("<svg"));
+        assert!(!bundle.get("text/html").unwrap().contains("<img"));
     }
 }
