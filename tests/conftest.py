@@ -68,6 +68,13 @@ def run(kc, code, timeout=300, **kwargs):
     return Cell(reply, msgs)
 
 
+def ok(kernel, code):
+    """Runs `code`, which must succeed; its Cell."""
+    cell = run(kernel, code)
+    assert cell.status == "ok", (code, cell.error)
+    return cell
+
+
 def start_parlab():
     km, kc = start_new_kernel(kernel_name="parlab", startup_timeout=120)
     warm = run(kc, "1", timeout=FIRST_CELL_TIMEOUT)

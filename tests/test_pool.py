@@ -3,13 +3,7 @@ parlab::prelude::*;` with no `:dep` line, Pool's methods, panics that reach
 the cell and leave the pool usable, ProcessPool, and the scaling chart."""
 import re
 
-from conftest import run
-
-
-def ok(kernel, code):
-    cell = run(kernel, code)
-    assert cell.status == "ok", (code, cell.error)
-    return cell
+from conftest import ok, run
 
 
 def test_prelude_needs_no_dep_line(kernel):

@@ -1,7 +1,7 @@
 """Re-running an edited stand-alone `impl` cell replaces the old block
 (issue 2). Plain evcxr keeps an impl block that follows no named item of
 its cell forever, so the edited block clashes with the old one (E0592)."""
-from conftest import run
+from conftest import ok, run
 
 GET = """impl P {
     fn get(&self) -> i32 {
@@ -14,12 +14,6 @@ DISPLAY = """impl std::fmt::Display for P {
         write!(f, "P({})", self.x)
     }
 }"""
-
-
-def ok(kernel, code):
-    cell = run(kernel, code)
-    assert cell.status == "ok", (code, cell.error)
-    return cell
 
 
 def test_edited_impl_replaces_the_old_one(kernel):

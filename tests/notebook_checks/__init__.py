@@ -107,6 +107,16 @@ def speedups(c):
     return rows
 
 
+SPEEDUP = re.compile(r"^speed-up: ([0-9.]+)x", re.M)
+
+
+def speedup_line(c):
+    """The one `speed-up: 1.93x` figure a cell printed."""
+    found = SPEEDUP.findall(outputs_text(c))
+    assert len(found) == 1, outputs_text(c)
+    return float(found[0])
+
+
 def lprun_rows(c, function):
     """line_profiler's rows for `function`: [(line, hits or None, contents)].
 

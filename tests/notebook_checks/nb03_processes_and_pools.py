@@ -1,17 +1,9 @@
 """Checks of notebooks/03-processes-and-pools.ipynb (cells found by tag)."""
 import re
 
-from notebook_checks import cell, check, outputs_text, seconds, speedups, timeit_lines
+from notebook_checks import cell, check, outputs_text, seconds, speedup_line, speedups, timeit_lines
 
 NB = "03-processes-and-pools.ipynb"
-SPEEDUP = re.compile(r"^speed-up: ([0-9.]+)x", re.M)
-
-
-def speedup_line(c):
-    """The one `speed-up: 1.93x` figure a cell printed."""
-    found = SPEEDUP.findall(outputs_text(c))
-    assert len(found) == 1, outputs_text(c)
-    return float(found[0])
 
 
 @check(NB)

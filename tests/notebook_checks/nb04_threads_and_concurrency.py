@@ -1,18 +1,10 @@
 """Checks of notebooks/04-threads-and-concurrency.ipynb (cells found by tag)."""
 import re
 
-from notebook_checks import cell, check, outputs_text, seconds, speedups, timeit_lines
+from notebook_checks import SPEEDUP, cell, check, outputs_text, seconds, speedup_line, speedups, timeit_lines
 
 NB = "04-threads-and-concurrency.ipynb"
-SPEEDUP = re.compile(r"^speed-up: ([0-9.]+)x", re.M)
 IDENTITY = re.compile(r"^(cell|thread \d) +PID (\d+)  ThreadId\((\d+)\)  TID (\d+)$", re.M)
-
-
-def speedup_line(c):
-    """The one `speed-up: 1.93x` figure a cell printed."""
-    found = SPEEDUP.findall(outputs_text(c))
-    assert len(found) == 1, outputs_text(c)
-    return float(found[0])
 
 
 @check(NB)
