@@ -1,38 +1,18 @@
 """%lprun through the real kernel (issue 4): line_profiler's Hits, methods,
 `?`, panics, rayon closures, restore, options and usage errors."""
 import json
+import pathlib
 import re
 import time
 
 from conftest import run
 
-RANDOM_MATRIX = """fn random_matrix(rows: usize, cols: usize) -> Vec<Vec<f64>> {
-    let mut state = 0x2545_f491_4f6c_dd1d_u64;
-    (0..rows).map(|_| (0..cols).map(|_| {
-        state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        (state >> 11) as f64 / (1u64 << 53) as f64
-    }).collect()).collect()
-}"""
+FIXTURES = pathlib.Path(__file__).parent.parent / "runtime" / "tests" / "fixtures"
+RANDOM_MATRIX = (FIXTURES / "random_matrix.rs").read_text()
 
-# The seed's distance() with the same loop nest (seed 002).
-DISTANCE = """fn distance() -> Vec<Vec<f64>> {
-    let x = random_matrix(100, 100);
-    let mut dist = vec![vec![0.0; 100]; 100];
-
-    let m = x.len();
-    let n = x[0].len();
-    for i in 0..m {
-        for j in 0..m {
-            let mut d = 0.0;
-            for k in 0..n {
-                let tmp = x[i][k] - x[j][k];
-                d += tmp * tmp;
-            }
-            dist[i][j] = f64::sqrt(d);
-        }
-    }
-    dist
-}"""
+# The seed's distance() with the same loop nest (seed 002), as the magics'
+# fixture generator also instruments it.
+DISTANCE = (FIXTURES / "distance.rs").read_text()
 
 OTHERS = """fn fib(n: u64) -> u64 {
     if n < 2 {

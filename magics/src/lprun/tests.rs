@@ -143,29 +143,11 @@ fn registry_records_and_replaces() {
     assert_eq!(items.function("a").unwrap().0.first_line, 2);
 }
 
-/// The Rust port of the seed's `distance()`, a recursive `fib` and a rayon
-/// `par_norms`, as one
+/// The Rust port of the seed's `distance()` (shared with
+/// `tests/test_lprun.py`), a recursive `fib` and a rayon `par_norms`, as one
 /// notebook cell. The runtime's hits test and the benchmark run the
 /// instrumenter's output for it (the checked-in fixture).
-const FIXTURE_CELL: &str = "fn distance() -> Vec<Vec<f64>> {
-    let x = random_matrix(100, 100);
-    let mut dist = vec![vec![0.0; 100]; 100];
-
-    let m = x.len();
-    let n = x[0].len();
-    for i in 0..m {
-        for j in 0..m {
-            let mut d = 0.0;
-            for k in 0..n {
-                let tmp = x[i][k] - x[j][k];
-                d += tmp * tmp;
-            }
-            dist[i][j] = f64::sqrt(d);
-        }
-    }
-    dist
-}
-
+const FIXTURE_CELL: &str = concat!(include_str!("../../../runtime/tests/fixtures/distance.rs"), "
 fn fib(n: u64) -> u64 {
     if n < 2 {
         return n;
@@ -181,7 +163,7 @@ fn par_norms(rows: &[Vec<f64>]) -> Vec<f64> {
             s.sqrt()
         })
         .collect()
-}";
+}");
 
 fn fixture_text() -> String {
     let items = registry(FIXTURE_CELL);
