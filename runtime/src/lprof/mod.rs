@@ -23,7 +23,6 @@ pub use frame::{LpFrame, LpIter};
 pub use stats::{FunctionProfile, LineProfile, LineStat, ProfileFileError};
 
 use crate::display::{display, MimeBundle};
-use crate::interrupt::KeyboardInterrupt;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::OnceLock;
@@ -133,7 +132,7 @@ pub fn lprun<R>(functions: &[FnMeta], opts: LprunOptions, stmt: impl FnOnce() ->
     match outcome {
         Ok(value) => drop(value),
         Err(payload) => {
-            if payload.is::<KeyboardInterrupt>() {
+            if crate::interrupt::is_interrupt(&*payload) {
                 println!("\n*** KeyboardInterrupt exception caught in code being profiled.");
             }
             resume_unwind(payload);

@@ -162,7 +162,7 @@ pub(crate) fn report(user: Duration, sys: Duration, wall: Duration, compile_time
 /// ```
 pub fn no_raise(f: impl FnOnce()) {
     if let Err(payload) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
-        if payload.is::<crate::interrupt::KeyboardInterrupt>() {
+        if crate::interrupt::is_interrupt(&*payload) {
             std::panic::resume_unwind(payload);
         }
     }
