@@ -174,7 +174,7 @@ impl EvcxrInterpreter {
         if explain != Explain::Internal {
             // evcxr puts each statement on its own line of lib.rs: panics are
             // located by the user's statements, without the set-up call.
-            self.cells.push(errors::CellSource { count, generated: protected.clone(), shown: Some(shown.to_owned()), hidden_lines: 0 });
+            self.cells.push(errors::CellSource { count, generated: protected, shown: Some(shown.to_owned()), hidden_lines: 0 });
         }
         let outcome = match result {
             Ok(outputs) => {
