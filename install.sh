@@ -31,6 +31,20 @@ say "kernelspec"
 VIRTUAL_ENV="$root/.venv" "$kernel" install --sys-prefix
 .venv/bin/jupyter kernelspec list
 
+# Jupyter refuses to start as root without --allow-root; on a machine where
+# the user is root (containers, CI VMs), the README's `.venv/bin/jupyter lab
+# notebooks/` must still open. Only this .venv's Jupyter reads the file.
+if [ "$(id -u)" -eq 0 ]; then
+  .venv/bin/python - <<'PY'
+import json, pathlib
+path = pathlib.Path(".venv/etc/jupyter/jupyter_server_config.json")
+config = json.loads(path.read_text()) if path.exists() else {}
+config.setdefault("ServerApp", {})["allow_root"] = True
+path.parent.mkdir(parents=True, exist_ok=True)
+path.write_text(json.dumps(config, indent=2) + "\n")
+PY
+fi
+
 # Installs Debian packages where that is possible (apt-get, and root or
 # password-less sudo); returns non-zero otherwise. Used for the optional
 # system pieces below, whose absence only skips what needs them.
