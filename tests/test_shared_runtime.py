@@ -67,6 +67,16 @@ def test_a_static_of_a_dep_crate_exists_once(kernel, tmp_path):
     assert [first.result, *later] == ["1", "2", "3"]
 
 
+def test_a_dep_that_does_not_resolve_loses_nothing(kernel, tmp_path):
+    crate = counter_crate(tmp_path, package="kept_counter")
+    ok(kernel, f':dep kept_counter = {{ path = "{crate}" }}\nlet before = kept_counter::bump();')
+    bad = run(kernel, ':dep parlab_no_such_crate_zz = "1"\n1')
+    assert bad.status == "error"
+    assert "parlab_no_such_crate_zz" in bad.error["evalue"] + "".join(bad.error["traceback"]) + bad.stderr
+    # The same shared library, so the same static: the count goes on.
+    assert ok(kernel, "before + kept_counter::bump()").result == "3"
+
+
 def test_a_pool_made_in_one_cell_works_in_the_next(kernel):
     ok(kernel, "use parlab::prelude::*;\nlet p2 = Pool::new(2);")
     cell = ok(kernel, "p2.map(|x: u64| x + 1, 0..4u64)")

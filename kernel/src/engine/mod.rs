@@ -140,10 +140,12 @@ impl EvcxrInterpreter {
         let vars_before: Vec<String> = self.ctx.variables_and_types().map(|(n, _)| n.to_owned()).collect();
         self.relay.begin(out.clone());
         self.control.begin();
+        let evaluation = std::time::Instant::now();
         let result = self.ctx.execute_with_callbacks(
             code,
             &mut EvalCallbacks { input_reader: &|req| out.input(&req.prompt, req.is_password).unwrap_or_default() },
         );
+        trace_phases(evaluation.elapsed(), &result);
         let was_interrupted = self.control.end();
         let compiled = !matches!(result, Err(evcxr::Error::CompilationErrors(_)));
         self.setup.compiled(&prepared, compiled);
@@ -226,6 +228,20 @@ impl EvcxrInterpreter {
         }
         Attempt::Done(outcome)
     }
+}
+
+/// With `PARLAB_TRACE_CELLS` set, logs where an evaluation's time went:
+/// evcxr's phases ("Final compile": analysis, `cargo build`, rustc, link;
+/// "Execution": loading the library and running it) and the rest.
+fn trace_phases(total: std::time::Duration, result: &Result<evcxr::EvalOutputs, evcxr::Error>) {
+    if std::env::var_os("PARLAB_TRACE_CELLS").is_none() {
+        return;
+    }
+    let phases = match result {
+        Ok(o) => o.phases.iter().map(|p| format!("{} {:.1} ms", p.name, p.duration.as_secs_f64() * 1e3)).collect::<Vec<_>>().join(", "),
+        Err(_) => "failed".to_owned(),
+    };
+    crate::server::log(format!("evaluation {:.1} ms: {phases}", total.as_secs_f64() * 1e3));
 }
 
 /// evcxr takes any line that starts with `:` after spaces for one of its

@@ -21,6 +21,7 @@
 pub mod interrupt;
 mod json;
 mod shared;
+pub mod value;
 
 use std::io::Write;
 use std::sync::Once;

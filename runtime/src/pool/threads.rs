@@ -1,22 +1,20 @@
 //! A [`Pool`](super::Pool)'s threads, found again from every cell.
 //!
-//! evcxr links a cell's dependencies statically into that cell's library,
-//! so each cell runs its own copy of rayon with its own thread-locals. A
-//! rayon pool created by one cell's copy cannot be driven by the next
-//! cell's copy: its workers carry the first copy's thread-local state, and
-//! the second copy's `install` fails an internal assertion
-//! (`injected && !worker_thread.is_null()`). A pool may be made in one
-//! cell and used in the next, so a `Pool` holds no rayon pool at all, only
-//! a token; each copy of this module keeps its own table from tokens to
-//! rayon pools and starts the threads the first time its cell uses the
-//! pool. Every cell therefore drives threads of its own copy (a cell that
-//! uses a pool pays for starting its threads once, ~50 µs per thread).
+//! The kernel links the runtime into one shared library per session, so
+//! this module (and rayon) normally exists once per process and a pool's
+//! threads are started once. That is not guaranteed: a crate that cannot
+//! join the shared library, a session whose shared library could not be
+//! built, or a change of the session's crates (a new shared library) gives
+//! cells their own copy of rayon with its own thread-locals, and a rayon
+//! pool created by one copy cannot be driven by another (the second copy's
+//! `install` fails an internal assertion, `injected && !worker_thread.is_null()`).
+//! So a `Pool` holds no rayon pool at all, only a token; each copy of this
+//! module keeps its own table from tokens to rayon pools and starts the
+//! threads the first time it uses the pool (~50 µs per thread).
 //!
 //! A table entry lives as long as some clone of its `Pool` does: entries
 //! whose token has died are dropped (and their threads end) the next time
-//! that copy looks a pool up. Tables of earlier cells' copies are only
-//! visited by those cells' code, so their idle threads stay until the
-//! process restarts.
+//! that copy looks a pool up.
 
 use std::sync::{Arc, Mutex, Weak};
 

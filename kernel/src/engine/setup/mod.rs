@@ -52,6 +52,22 @@ pub(crate) enum Runtime {
     Added,
 }
 
+/// Whether cells see `parlab_child::value`'s `evcxr_display` for std
+/// values (one build per cell instead of evcxr's failed first build and
+/// fallback; see that module).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueDisplay {
+    /// The import rides on the next cell.
+    Pending,
+    /// evcxr keeps the import among the session's items.
+    Imported,
+    /// After `:fmt` or `:types`: `Deferred` is imported too, so evcxr's
+    /// own fallback prints values again (the import rides on the next cell
+    /// until one compiles).
+    DeferPending,
+    Deferred,
+}
+
 /// The set-up state of one session: everything the kernel folds into
 /// cells and how the evaluation process stands.
 #[derive(Debug)]
@@ -80,6 +96,7 @@ pub(crate) struct Setup {
     sharing_off: bool,
     /// The set of the last evaluation that compiled.
     last_good: Option<SharedSet>,
+    value_display: ValueDisplay,
 }
 
 /// A cell ready for evcxr.
@@ -87,6 +104,8 @@ pub(super) struct Prepared {
     pub(super) folded: fold::Folded,
     /// `init` rides on this evaluation.
     pub(super) init: bool,
+    /// The value-display import rides on it.
+    display_import: bool,
     /// The shared set this evaluation builds with, if any.
     set: Option<SharedSet>,
 }
@@ -118,6 +137,7 @@ impl Setup {
             unshared: Vec::new(),
             sharing_off: false,
             last_good: None,
+            value_display: ValueDisplay::Pending,
         }
     }
 
@@ -190,6 +210,22 @@ impl Setup {
         if init {
             prefix.push_str(&format!("{}::init();", self.child.name()));
         }
+        if code.lines().any(|l| matches!(l.split_whitespace().next(), Some(":fmt" | ":types"))) {
+            self.value_display = ValueDisplay::DeferPending;
+        }
+        let display_import = self.process != Process::Bare
+            && matches!(self.value_display, ValueDisplay::Pending | ValueDisplay::DeferPending)
+            && (init || fold::has_code(code));
+        if display_import {
+            let child = self.child.name();
+            if !prefix.is_empty() {
+                prefix.push(' ');
+            }
+            prefix.push_str(&format!("use {child}::value::StdDisplay as _;"));
+            if self.value_display == ValueDisplay::DeferPending {
+                prefix.push_str(&format!(" use {child}::value::Deferred as _;"));
+            }
+        }
         if let Some(anchor) = anchor.filter(|_| init || fold::has_code(code)) {
             if !prefix.is_empty() {
                 prefix.push(' ');
@@ -201,7 +237,7 @@ impl Setup {
             // The relay waits for the end-of-cell marker `init` installs.
             self.process = Process::Ready;
         }
-        Prepared { folded, init, set }
+        Prepared { folded, init, display_import, set }
     }
 
     /// After an evaluation of a prepared cell: whether it compiled.
@@ -216,6 +252,12 @@ impl Setup {
         }
         if compiled {
             self.last_good = prepared.set.clone();
+            if prepared.display_import {
+                self.value_display = match self.value_display {
+                    ValueDisplay::Pending => ValueDisplay::Imported,
+                    _ => ValueDisplay::Deferred,
+                };
+            }
         }
     }
 
@@ -226,6 +268,10 @@ impl Setup {
         self.shared_added = None;
         self.shared.forget();
         self.last_good = None;
+        self.value_display = match self.value_display {
+            ValueDisplay::Pending | ValueDisplay::Imported => ValueDisplay::Pending,
+            ValueDisplay::DeferPending | ValueDisplay::Deferred => ValueDisplay::DeferPending,
+        };
         self.pending_deps.clear();
         if let Some(dep) = self.child.dep_line() {
             self.pending_deps.push(dep);
