@@ -161,7 +161,15 @@ fn marker(shared: &Mutex<Shared>, json: &str) {
     };
     let mut s = shared.lock().unwrap();
     match parsed {
-        Marker::Display { data, id, update } => {
+        Marker::Display { mut data, id, update } => {
+            // An evcxr block of JSON arrives as text (see `parlab_child`).
+            for (mime, value) in data.iter_mut() {
+                if let (true, Value::String(text)) = (mime.contains("json"), &*value) {
+                    if let Ok(parsed) = serde_json::from_str(text) {
+                        *value = parsed;
+                    }
+                }
+            }
             if let Some(out) = s.out.clone() {
                 drop(s);
                 out.display(data, Map::new(), id.as_deref(), update);
