@@ -43,6 +43,7 @@ impl EvcxrInterpreter {
         let target = token::target(code, pos)?;
         let path = &code[target.start..target.end];
         let mut doc = self.hover(code, target)?;
+        add_notebook_docs(&self.session.items, path, &mut doc);
         if !target.call {
             self.add_value(path, &mut doc);
         }
@@ -54,6 +55,7 @@ impl EvcxrInterpreter {
         let target = token::Target { start: 0, end: name.len(), call: false };
         let mut doc = self.hover(name, target);
         if let Some(doc) = doc.as_mut() {
+            add_notebook_docs(&self.session.items, name, doc);
             self.add_value(name, doc);
         }
         let source = if source { source_of(&self.session.items, name) } else { None };
@@ -154,6 +156,45 @@ fn hover_context(before: &str) -> String {
     out
 }
 
+/// evcxr drops the doc comments of the notebook's items from the code
+/// rust-analyzer sees, so their hover has the signature alone: the `///`
+/// lines come from the item's recorded source.
+fn add_notebook_docs(items: &parlab_magics::ItemRegistry, path: &str, doc: &mut Doc) {
+    let Some(docs) = notebook_docs(items, path) else { return };
+    if doc.plain.contains(docs.lines().next().unwrap_or_default()) {
+        return;
+    }
+    doc.plain.push_str("\n\n");
+    doc.plain.push_str(&docs);
+    doc.html.push_str(&format!("<pre>{}</pre>", escape(&docs)));
+}
+
+/// The `///` lines above the notebook's item or function `path`.
+fn notebook_docs(items: &parlab_magics::ItemRegistry, path: &str) -> Option<String> {
+    let path = path.replace('.', "::");
+    let (source, line) = match items.function(&path) {
+        Some((item, site)) => (&item.source, site.first_line.checked_sub(item.first_line)? as usize),
+        None => (&items.items.iter().rev().find(|i| i.name == path && i.holder.is_none())?.source, usize::MAX),
+    };
+    let lines: Vec<&str> = source.lines().collect();
+    let above = if line == usize::MAX {
+        // A type: its docs come before its first non-doc line.
+        let first = lines.iter().position(|l| !l.trim_start().starts_with("///") && !l.trim_start().starts_with("#["))?;
+        &lines[..first]
+    } else {
+        &lines[..line.min(lines.len())]
+    };
+    let docs: Vec<&str> = above
+        .iter()
+        .rev()
+        .map(|l| l.trim_start())
+        .take_while(|l| l.starts_with("///") || l.starts_with("#["))
+        .filter_map(|l| l.strip_prefix("///"))
+        .map(|l| l.strip_prefix(' ').unwrap_or(l))
+        .collect();
+    (!docs.is_empty()).then(|| docs.into_iter().rev().collect::<Vec<_>>().join("\n"))
+}
+
 /// The notebook's source of `name`: a function (top-level, method or in a
 /// module) or a type with its impl blocks.
 fn source_of(items: &parlab_magics::ItemRegistry, name: &str) -> Option<String> {
@@ -199,5 +240,16 @@ mod tests {
         assert_eq!(source_of(&items, "P::m").unwrap(), "    fn m(&self) {}");
         assert!(source_of(&items, "P").unwrap().contains("impl P"));
         assert_eq!(source_of(&items, "nope"), None);
+    }
+
+    #[test]
+    fn doc_comments_of_notebook_items() {
+        let mut items = parlab_magics::ItemRegistry::default();
+        items.record_cell(1, "let x = 1;\n/// Adds.\n/// Twice.\n#[inline]\nfn f() {}\n/// A point.\nstruct P;\nimpl P {\n    /// Method docs.\n    fn m(&self) {}\n    fn n(&self) {}\n}");
+        assert_eq!(notebook_docs(&items, "f").as_deref(), Some("Adds.\nTwice."));
+        assert_eq!(notebook_docs(&items, "P::m").as_deref(), Some("Method docs."));
+        assert_eq!(notebook_docs(&items, "P::n"), None);
+        assert_eq!(notebook_docs(&items, "P").as_deref(), Some("A point."));
+        assert_eq!(notebook_docs(&items, "x"), None);
     }
 }
