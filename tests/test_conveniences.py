@@ -180,3 +180,11 @@ def test_display_blocks_are_display_data_and_the_value_stays(kernel):
     assert shown == ["<b>one</b>", "<b>two</b>"]
     assert cell.of("execute_result")[0]["data"] == {"text/plain": "5"}
     assert cell.stdout == ""
+
+
+def test_a_runtime_value_stays_the_execute_result(kernel):
+    ok(kernel, "let timed = %timeit -o -q -n 1 -r 1 1 + 1;")
+    cell = ok(kernel, "timed")
+    assert cell.of("display_data") == []
+    data = cell.of("execute_result")[0]["data"]
+    assert "text/html" in data and "per loop" in data["text/plain"]

@@ -62,7 +62,7 @@ pub fn complete(code: &str, cursor: usize, items: &ItemRegistry, commands: &[Str
     }
     let name = rest.split_whitespace().next().unwrap_or("");
     let magic = crate::table::lookup(name, mode)?;
-    let args: Vec<&str> = rest[name.len()..].split_whitespace().collect();
+    let args: Vec<&str> = rest.trim_start().strip_prefix(name)?.split_whitespace().collect();
     let previous = if word.is_empty() { args.last() } else { args.len().checked_sub(2).and_then(|i| args.get(i)) };
     if let Some(option) = previous.and_then(|p| magic.option(p)).filter(|o| o.value.is_some()) {
         let names = match option.completes {

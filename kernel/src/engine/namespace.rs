@@ -45,7 +45,7 @@ impl EvcxrInterpreter {
                     }
                 }
             }
-            other => unreachable!("not a convenience plan: {other:?}"),
+            other => super::errors::simple("KernelError", format!("not a plan the kernel answers itself: {other:?}")),
         }
     }
 

@@ -36,6 +36,9 @@ enum Marker {
     CellPanicked,
     StderrSync,
     Clear { #[serde(default)] wait: bool },
+    /// `parlab_child::VALUE_FOLLOWS`, seen here only when the child's
+    /// stdout relay is not installed (it consumes the line): nothing to do.
+    Value,
 }
 
 /// What the current cell's output produced besides text.
@@ -186,6 +189,7 @@ fn marker(shared: &Mutex<Shared>, json: &str) {
             s.events.panics.push(p);
         }
         Marker::CellPanicked => s.events.cell_panicked = true,
+        Marker::Value => {}
         Marker::StderrSync => s.events.stderr_synced = true,
         Marker::Clear { wait } => {
             if let Some(out) = s.out.clone() {

@@ -31,6 +31,13 @@ use std::sync::Once;
 /// relay (`kernel/src/engine/relay.rs`), shared with `parlab::display`.
 pub const MARKER: &str = "\u{1}PARLAB ";
 
+/// Printed on a line of its own by a type's `evcxr_display` just before
+/// its `EVCXR_BEGIN_CONTENT` blocks: they are the cell's value, left to
+/// evcxr (the `execute_result`), not displays (see `stdout`). parlab's own
+/// values (`TimeitResult`, `LineProfile`, charts) print it through
+/// `parlab::MimeBundle::evcxr_display`.
+pub const VALUE_FOLLOWS: &str = "\u{1}PARLAB {\"t\":\"value\"}";
+
 /// Prepares the evaluation process. Idempotent; called by the kernel's
 /// start-up cell, never by users.
 pub fn init() {

@@ -17,7 +17,7 @@
 //!   value, which stays the `execute_result`.
 
 use crate::json;
-use crate::MARKER;
+use crate::{MARKER, VALUE_FOLLOWS};
 
 const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
 const EXECUTION_COMPLETE: &[u8] = b"EVCXR_EXECUTION_COMPLETE";
@@ -46,6 +46,11 @@ pub(crate) struct Forwarder {
     /// A finished `text/plain` block, as printed: the cell's value if the
     /// cell ends right after it, else a display.
     held: Option<(String, Vec<u8>)>,
+    /// After [`VALUE_FOLLOWS`]: blocks pass to evcxr as printed, until a
+    /// line that is not part of a block.
+    value: bool,
+    /// Inside a block that passes as printed.
+    raw_block: bool,
 }
 
 impl Forwarder {
@@ -69,6 +74,25 @@ impl Forwarder {
             let complete = piece.ends_with(b"\n");
             let line = piece.strip_suffix(b"\n").unwrap_or(piece);
             let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if self.raw_block {
+                out.extend_from_slice(piece);
+                self.raw_block = !(complete && line == END);
+                self.at_line_start = complete;
+                continue;
+            }
+            if self.at_line_start && complete && line == VALUE_FOLLOWS.as_bytes() {
+                self.flush_held(&mut out);
+                self.value = true;
+                continue;
+            }
+            if self.value && self.at_line_start && complete && line.starts_with(BEGIN) {
+                out.extend_from_slice(piece);
+                self.raw_block = true;
+                continue;
+            }
+            if !(self.at_line_start && !complete && (BEGIN.starts_with(piece) || piece.starts_with(BEGIN))) {
+                self.value = false;
+            }
             if self.block.is_some() {
                 if !complete {
                     self.partial = piece.to_vec();
@@ -207,6 +231,17 @@ mod tests {
         // Not at the start of a line: text.
         let (out, _) = run(&["x EVCXR_BEGIN_CONTENT text/html\n"]);
         assert_eq!(out, "x EVCXR_BEGIN_CONTENT text/html\n");
+    }
+
+    #[test]
+    fn blocks_after_value_follows_are_the_value() {
+        let value = "\u{1}PARLAB {\"t\":\"value\"}\n";
+        let (out, _) = run(&[HTML_A, value, HTML_A, VALUE_5, "EVCXR_EXECUTION_COMPLETE\n"]);
+        let display = "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/html\":\"<b>a</b>\"}}\n";
+        assert_eq!(out, format!("{display}{HTML_A}{VALUE_5}EVCXR_EXECUTION_COMPLETE\n"));
+        // The value ends at the first line that is not a block.
+        let (out, _) = run(&[value, HTML_A, "text\n", HTML_A]);
+        assert_eq!(out, format!("{HTML_A}text\n{display}"));
     }
 
     #[test]
