@@ -5,7 +5,8 @@ A kernel builds cells in its build slot (`~/.cache/parlab/slots/N`, see
 compiled. This script fills the slot a kernel takes when nothing else runs
 (slot 0):
 
-1. the runtime `parlab` and its dependencies (every kernel links them);
+1. the runtime `parlab` and its dependencies (every kernel links them),
+   with the shared library that holds them (`kernel/src/engine/setup/shared.rs`);
 2. for each notebook in `notebooks/`, its `:dep` lines, replayed cell by
    cell in the notebook's order in a fresh kernel, exactly as running the
    notebook would.
@@ -18,8 +19,12 @@ so the set {parlab, ndarray} is a build of its own. Replaying each
 notebook's own sets, in its own order, gives cargo every artifact the
 notebook will ask for. Identical sequences (01 and 02 both add only
 `ndarray`) are built once.
+
+3. Then `parlab-kernel seed` copies slot 0 to the seed that new slots start
+   from, so a second kernel started while the first runs is warm too.
 """
 import json
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -75,6 +80,10 @@ def main():
             lines = [line for c in cells for line in c.splitlines()]
             runs[cells] = f"{path.name} ({'; '.join(lines)})"
     ok = all([warm(label, cells) for cells, label in runs.items()])
+    # New build slots (a second kernel while the first runs) start from a
+    # copy of this one (kernel/src/engine/slot.rs).
+    kernel = Path(__file__).resolve().parent.parent / "target" / "release" / "parlab-kernel"
+    ok = subprocess.run([str(kernel), "seed"]).returncode == 0 and ok
     sys.exit(0 if ok else 1)
 
 

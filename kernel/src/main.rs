@@ -33,6 +33,12 @@ fn run() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("install") => install::install(&args[1..]),
+        // install.sh, after warming slot 0: what new build slots start from.
+        Some("seed") => {
+            let seed = engine::refresh_seed()?;
+            println!("build seed: {}", seed.display());
+            Ok(())
+        }
         Some("--version") => {
             println!("parlab-kernel {}", env!("CARGO_PKG_VERSION"));
             Ok(())

@@ -25,6 +25,7 @@ mod setup;
 mod slot;
 
 pub(crate) use child::ChildControl;
+pub(crate) use slot::refresh_seed;
 
 use crate::interpreter::{Completions, Interpreter, Outcome, Output};
 use evcxr::{CommandContext, EvalCallbacks};
@@ -40,24 +41,24 @@ pub(crate) struct EvcxrInterpreter {
     session: parlab_magics::Session,
     /// Code evaluated so far (to place panics in the user's cells).
     cells: Vec<errors::CellSource>,
-    pid: Option<i32>,
-    parlab_ready: bool,
-    /// Whether `parlab` and rayon are dependencies of the session yet.
-    runtime_added: bool,
-    /// `parlab_child::init` has yet to run in this process.
-    init_pending: bool,
-    /// `:dep` lines the session does not have yet; they ride on the next
-    /// evaluation (see `setup`).
-    pending_deps: Vec<String>,
-    /// How cells reach `parlab-child`, and whether a cell has compiled
-    /// with it yet (until then a rejected prebuilt rlib falls back to the
-    /// sources).
-    child: setup::ChildLink,
-    child_checked: bool,
-    /// evcxr's linker (its rustc flags depend on it).
-    linker: String,
+    /// What the kernel folds into cells, and how the process stands.
+    setup: setup::Setup,
     _slot: Option<slot::Slot>,
 }
+
+/// One evaluation of a cell: its outcome, or a set-up change that calls
+/// for evaluating it again.
+enum Attempt {
+    Done(Outcome),
+    Again,
+}
+
+/// Set-up changes a cell may cause before it gives an outcome: the
+/// prebuilt `parlab-child` rejected, its `:dep` given up, a crate leaving
+/// the shared library, the shared library given up. Each happens at most
+/// once per session or shrinks what is shared, so this bound is never met
+/// in practice; it keeps a kernel bug from looping.
+const MAX_ATTEMPTS: usize = 6;
 
 fn runtime_dir() -> std::path::PathBuf {
     let dir = std::env::var_os("PARLAB_RUNTIME_DIR")
@@ -69,6 +70,7 @@ fn runtime_dir() -> std::path::PathBuf {
 impl EvcxrInterpreter {
     pub(crate) fn new(control: Arc<ChildControl>) -> anyhow::Result<Self> {
         let slot = slot::acquire();
+        let shared_root = slot::cache_root().join("shared");
         // SAFETY: set before any other thread of ours reads the environment
         // (the engine thread is the only one touching it).
         unsafe {
@@ -101,18 +103,11 @@ impl EvcxrInterpreter {
             control,
             session: Default::default(),
             cells: Vec::new(),
-            pid: None,
-            parlab_ready: false,
-            runtime_added: false,
-            init_pending: false,
-            pending_deps: Vec::new(),
-            child: setup::ChildLink::Dep { dir: runtime_dir().join("child") },
-            child_checked: false,
-            linker: String::new(),
+            setup: setup::Setup::new(shared_root),
             _slot: slot,
         };
         me.start_session();
-        me.pid = me.control.pid();
+        me.setup.pid = me.control.pid();
         Ok(me)
     }
 
@@ -126,17 +121,24 @@ impl EvcxrInterpreter {
                 ":quit would end the kernel's evaluation process; use the notebook's Restart Kernel instead",
             );
         }
-        // Pending dependencies and the process set-up ride on this cell
-        // (see `setup`); errors and panics are placed in the user's text.
-        let init = self.init_pending;
-        let protected = protect_paths(code);
-        let init_call = self.init_call();
-        let folded = setup::fold::fold(&protected, &self.pending_deps, init.then_some(init_call.as_str()));
-        if init {
-            self.parlab_ready = true;
-        }
         let shown = shown.unwrap_or(code);
-        let user_code = code;
+        for _ in 0..MAX_ATTEMPTS {
+            if let Attempt::Done(outcome) = self.attempt(code, count, explain, shown, out) {
+                return outcome;
+            }
+        }
+        errors::simple("Error", "the kernel could not settle how to build this cell; see the kernel log")
+    }
+
+    /// One evaluation of `user_code`, with the pending dependencies, the
+    /// process set-up and the shared library's anchor folded in (see
+    /// `setup`); errors and panics are placed in the user's text.
+    fn attempt(&mut self, user_code: &str, count: u32, explain: Explain, shown: &str, out: &Arc<dyn Output>) -> Attempt {
+        let protected = protect_paths(user_code);
+        let mut build = self.session.build.clone();
+        build.record_cell(user_code);
+        let prepared = self.setup.prepare(&protected, &build);
+        let folded = &prepared.folded;
         let code = folded.code.as_str();
         let vars_before: Vec<String> = self.ctx.variables_and_types().map(|(n, _)| n.to_owned()).collect();
         self.relay.begin(out.clone());
@@ -146,24 +148,22 @@ impl EvcxrInterpreter {
             &mut EvalCallbacks { input_reader: &|req| out.input(&req.prompt, req.is_password).unwrap_or_default() },
         );
         let was_interrupted = self.control.end();
-        match self.settle_deps(&result, folded.hidden_lines) {
+        let compiled = !matches!(result, Err(evcxr::Error::CompilationErrors(_)));
+        self.setup.compiled(&prepared, compiled);
+        match self.settle(&result, &prepared, Some(out)) {
             setup::Settled::Fine => {}
             setup::Settled::RunAgain => {
                 let _ = self.relay.finish(false);
-                return self.run(user_code, count, explain, Some(shown), out);
+                return Attempt::Again;
             }
             setup::Settled::RuntimeFailed(message) => {
                 let _ = self.relay.finish(false);
-                return errors::simple("Error", message);
+                return Attempt::Done(errors::simple("Error", message));
             }
         }
         if self.child_rejected(&result) {
             let _ = self.relay.finish(false);
-            return self.run(user_code, count, explain, Some(shown), out);
-        }
-        let compiled = !matches!(result, Err(evcxr::Error::CompilationErrors(_)));
-        if init && compiled {
-            self.child_checked = true;
+            return Attempt::Again;
         }
         // The end-of-cell marker on stderr comes only if the process ran
         // something: not after a compile error, nor for a cell of evcxr
@@ -173,7 +173,7 @@ impl EvcxrInterpreter {
             Err(evcxr::Error::CompilationErrors(_) | evcxr::Error::SubprocessTerminated(_)) => false,
             Err(_) => true,
         };
-        let events = self.relay.finish(self.parlab_ready && ran);
+        let events = self.relay.finish(self.setup.ready() && ran);
         if explain != Explain::Internal {
             // evcxr puts each statement on its own line of lib.rs: panics are
             // located by the user's statements, without the set-up call.
@@ -182,14 +182,14 @@ impl EvcxrInterpreter {
         let outcome = match result {
             Ok(outputs) => {
                 let main_panic = events.panics.iter().any(|p| p.main);
-                if events.cell_panicked || (!self.parlab_ready && main_panic) {
+                if events.cell_panicked || (!self.setup.ready() && main_panic) {
                     let lib = self.ctx.last_source().unwrap_or_default();
                     errors::panic_outcome(&events.panics, &lib, &self.cells)
                 } else {
                     if was_interrupted {
                         // The cell ended by itself; drop the pending flag so the
                         // next cell's loops do not stop at once.
-                        let _ = self.ctx.execute(&format!("{}::interrupt::clear();", self.child.name()));
+                        let _ = self.execute_internal(&format!("{}::interrupt::clear();", self.setup.child_name()));
                         let _ = self.relay.finish(false);
                     }
                     Outcome::Ok { result: mime_map(outputs.content_by_mime_type) }
@@ -219,19 +219,15 @@ impl EvcxrInterpreter {
             }
             Err(other) => errors::simple("Error", other.to_string()),
         };
-        if init {
-            // A compile error means nothing ran, set-up included.
-            self.init_pending = !compiled;
-            self.parlab_ready = compiled;
-        }
         if user_code.lines().any(|l| l.trim() == ":clear") {
-            self.after_clear();
+            self.setup.after_clear();
+            self.session.build.deps.clear();
         }
-        if self.control.pid() != self.pid {
+        if self.control.pid() != self.setup.pid {
             // evcxr started a new process (crash, kill, `:restart`, `:clear`).
             self.init_child();
         }
-        outcome
+        Attempt::Done(outcome)
     }
 }
 
@@ -310,7 +306,7 @@ impl Interpreter for EvcxrInterpreter {
             _ => false,
         };
         if needs_runtime {
-            self.add_runtime();
+            self.setup.add_runtime();
         }
         let outcome = match plan {
             Plan::Nothing => Outcome::Ok { result: None },

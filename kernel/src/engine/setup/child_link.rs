@@ -98,6 +98,4 @@ mod tests {
         let link = ChildLink::find(Some("/nonexistent/libparlab_child.rlib".into()), "/r/child".into());
         assert_eq!(link, ChildLink::Dep { dir: "/r/child".into() });
     }
-
-    const INIT: &str = "init();";
 }

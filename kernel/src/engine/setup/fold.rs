@@ -35,6 +35,11 @@ pub(crate) fn fold(code: &str, deps: &[String], init: Option<&str>) -> Folded {
     Folded { code: out, hidden_lines: deps.len() }
 }
 
+/// Whether `code` has a line evcxr compiles (see [`is_code`]).
+pub(crate) fn has_code(code: &str) -> bool {
+    code.split_inclusive('\n').any(is_code)
+}
+
 /// Whether evcxr takes `line` for Rust code rather than one of the lines
 /// it looks through before code starts (`CodeBlock::from_original_user_code`):
 /// commands (`:name args`), shell lines (`!cmd`), blank lines and `//`
@@ -93,6 +98,13 @@ mod tests {
     fn protected_paths_are_code() {
         // `protect_paths` puts a tab before `::x` lines; evcxr reads them as code.
         assert_eq!(fold("\t::std::mem::drop(1);", &[], Some(INIT)).code, "init(); \t::std::mem::drop(1);");
+    }
+
+    #[test]
+    fn cells_of_commands_have_no_code() {
+        assert!(!has_code(":vars\n// note\n\n"));
+        assert!(has_code(":dep a\nlet x = 1;"));
+        assert!(has_code("\t::std::mem::drop(1);"));
     }
 
     #[test]
