@@ -59,9 +59,9 @@ impl EvcxrInterpreter {
     pub(super) fn variable_summary(&mut self, name: &str) -> Option<String> {
         let expr = parlab_magics::namespace::summary_expr(name);
         self.relay.begin(Arc::new(Discard));
-        let result = self.ctx.execute(&expr);
+        let result = self.execute_internal(&expr);
         // Wait for the end-of-cell marker here, not in the next cell.
-        let _ = self.relay.finish(self.parlab_ready && result.is_ok());
+        let _ = self.relay.finish(self.setup.ready() && result.is_ok());
         let text = result.ok()?.content_by_mime_type.remove("text/plain")?;
         // evcxr shows the `String` with `{:?}`: a JSON-compatible quote.
         serde_json::from_str::<String>(&text).ok().or(Some(text))
