@@ -31,12 +31,15 @@ class ParlabKernelTests(jupyter_kernel_test.KernelTests):
         {"code": "vec![1, 2]", "result": "[1, 2]"},
     ]
     code_display_data = [
+        # evcxr's display convention, as plotters' evcxr_figure prints it.
+        {"code": 'println!("EVCXR_BEGIN_CONTENT text/html\\n<b>hi</b>\\nEVCXR_END_CONTENT");', "mime": "text/html"},
         {"code": 'parlab::display(parlab::MimeBundle::text("hi").with_html("<b>hi</b>"));', "mime": "text/html"},
         {"code": 'parlab::display(parlab::MimeBundle::text("svg").with_svg("<svg xmlns=\\"http://www.w3.org/2000/svg\\"/>"));', "mime": "image/svg+xml"},
     ]
     code_history_pattern = "6 *"
     supported_history_operations = ("tail", "range", "search")
     code_inspect_sample = "std::vec::Vec"
+    code_page_something = "%timeit?"
     code_clear_output = "parlab::clear_output(false);"
 
 

@@ -28,6 +28,13 @@ pub trait Output: Send + Sync {
     fn input(&self, prompt: &str, password: bool) -> Option<String>;
     /// `clear_output`.
     fn clear(&self, wait: bool);
+    /// Help for the pager (`%timeit?`, `Vec?`): a `page` payload of the
+    /// execute reply, which JupyterLab shows below the cell and a console
+    /// in its pager, as IPython's `?` does. Without a reply to carry it,
+    /// a `display_data`.
+    fn page(&self, data: Map<String, Value>) {
+        self.display(data, Map::new(), None, false);
+    }
 }
 
 /// Completion matches in code-point offsets.

@@ -84,7 +84,7 @@ pub fn kernel_info() -> Value {
             nbconvert_exporter: Some("script".into()),
         },
         banner: format!(
-            "parlab {} — Rust for performance work (evcxr {}). Magics: %timeit %%timeit %time %%time %lprun",
+            "parlab {} — Rust for performance work (evcxr {}). %lsmagic lists the magics; %timeit? or name? shows help.",
             env!("CARGO_PKG_VERSION"),
             "0.22"
         ),

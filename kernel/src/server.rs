@@ -49,6 +49,8 @@ struct IopubOutput {
     iopub: mpsc::UnboundedSender<IopubItem>,
     stdin: mpsc::UnboundedSender<StdinReq>,
     allow_stdin: bool,
+    /// `page` payloads for the execute reply.
+    pages: Mutex<Vec<Map<String, Value>>>,
 }
 
 impl IopubOutput {
@@ -73,6 +75,10 @@ impl Output for IopubOutput {
 
     fn clear(&self, wait: bool) {
         self.publish("clear_output", json!({"wait": wait}));
+    }
+
+    fn page(&self, data: Map<String, Value>) {
+        self.pages.lock().unwrap().push(data);
     }
 
     fn input(&self, prompt: &str, password: bool) -> Option<String> {
@@ -460,9 +466,10 @@ impl Kernel {
             iopub: self.iopub.clone(),
             stdin: self.stdin.clone(),
             allow_stdin: c["allow_stdin"].as_bool().unwrap_or(false),
+            pages: Mutex::new(Vec::new()),
         });
         let (tx, rx) = oneshot::channel();
-        let _ = self.engine.send(Job::Execute { code, count, silent, out, done: tx });
+        let _ = self.engine.send(Job::Execute { code, count, silent, out: out.clone(), done: tx });
         let outcome = rx.await.unwrap_or(Outcome::Error {
             ename: "KernelError".into(),
             evalue: "the evaluation thread stopped".into(),
@@ -476,7 +483,12 @@ impl Kernel {
                     }
                     publish("execute_result", json!({"execution_count": count, "data": data, "metadata": {}}));
                 }
-                (protocol::execute_reply(count, None), None)
+                let mut reply = protocol::execute_reply(count, None);
+                let pages = std::mem::take(&mut *out.pages.lock().unwrap());
+                if !silent {
+                    reply["payload"] = pages.into_iter().map(|data| json!({"source": "page", "data": data, "start": 0})).collect();
+                }
+                (reply, None)
             }
             Outcome::Error { ename, evalue, traceback } => {
                 if !silent {

@@ -10,7 +10,8 @@ use serde_json::{json, Map, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// Echoes code; `fail` fails, `print X` streams, `show` displays.
+/// Echoes code; `fail` fails, `print X` streams, `show` displays, `help`
+/// pages.
 struct Mock;
 
 impl Interpreter for Mock {
@@ -31,6 +32,10 @@ impl Interpreter for Mock {
         }
         let mut m = Map::new();
         m.insert("text/plain".into(), json!(code));
+        if code == "help" {
+            out.page(m);
+            return Outcome::Ok { result: None };
+        }
         Outcome::Ok { result: Some(m) }
     }
     fn complete(&mut self, _code: &str, cursor: usize) -> Completions {
@@ -125,6 +130,18 @@ async fn errors_streams_and_displays() {
     let (_, iopub) = h.call("execute_request", json!({"code": "show"})).await;
     assert_eq!(kinds(&iopub), ["busy", "execute_input", "display_data", "update_display_data", "idle"]);
     assert_eq!(iopub[3].1["transient"]["display_id"], "d1");
+}
+
+/// `%timeit?` is answered as IPython answers `?`: a `page` payload of the
+/// reply, nothing on iopub.
+#[tokio::test]
+async fn pages_ride_on_the_execute_reply() {
+    let mut h = harness();
+    let (reply, iopub) = h.call("execute_request", json!({"code": "help"})).await;
+    assert_eq!(reply["payload"], json!([{"source": "page", "data": {"text/plain": "help"}, "start": 0}]));
+    assert_eq!(kinds(&iopub), ["busy", "execute_input", "idle"]);
+    let (reply, _) = h.call("execute_request", json!({"code": "1"})).await;
+    assert_eq!(reply["payload"], json!([]));
 }
 
 #[tokio::test]

@@ -12,8 +12,12 @@
 //! assert!(matches!(plan("let x = 1;", &session), Ok(Plan::Plain(_))));
 //! ```
 
+pub mod complete;
 mod getopt;
+pub mod help;
 pub mod items;
+pub mod namespace;
+pub mod table;
 mod timeit;
 mod lprun;
 pub mod mpirun;

@@ -6,7 +6,9 @@
 //! through `::parlab::__private::…` (absolute paths, so user code cannot
 //! shadow them).
 
+use crate::help::HelpRequest;
 use crate::items::ItemRegistry;
+use crate::table::{self, Handler, Mode};
 
 /// What the kernel knows about the session when it plans a cell.
 #[derive(Debug, Default)]
@@ -36,6 +38,16 @@ pub enum Plan {
     /// Build the cell as an MPI program and run it with mpirun
     /// (`%%mpirun`); nothing is evaluated in the session.
     Mpirun(Box<crate::mpirun::MpirunPlan>),
+    /// Show this help text as a pager page (`%timeit?`); nothing runs.
+    Page(String),
+    /// Show the documentation of a Rust name (`Pool::new?`, `?Vec`); with
+    /// `source`, also the notebook's source of it (`distance??`).
+    Inspect { name: String, source: bool },
+    /// `%lsmagic`: [`crate::help::lsmagic`] with evcxr's commands.
+    Lsmagic,
+    /// `%who` (`long`: `%whos`), for the variables of these types (all
+    /// when empty): see [`crate::namespace`].
+    Who { long: bool, types: Vec<String> },
 }
 
 /// One evaluation in a [`Plan::Steps`].
@@ -94,16 +106,29 @@ impl UsageError {
 /// Turns a cell into a plan. Cells without magics come back as
 /// [`Plan::Plain`] unchanged.
 pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
+    if let Some(request) = crate::help::help_request(cell) {
+        return Ok(match request {
+            HelpRequest::Magic { name, mode } => Plan::Page(
+                crate::help::magic_help(&name, mode)
+                    .ok_or_else(|| UsageError::new(format!("Object `{}{name}` not found.", mode.prefix())))?,
+            ),
+            HelpRequest::Name { name, source } => Plan::Inspect { name, source },
+        });
+    }
     if let Some(rest) = cell.trim_start().strip_prefix("%%") {
         let (first, body) = rest.split_once('\n').unwrap_or((rest, ""));
         let (name, args) = split_name(first);
-        return match name {
-            "timeit" | "time" => crate::timeit::plan_cell_magic(name, args, body, session),
-            "mpirun" => {
+        let Some(magic) = table::lookup(name, Mode::Cell) else {
+            return Err(UsageError::new(format!("Cell magic `%%{name}` not found.")));
+        };
+        return match magic.handler {
+            Handler::Timeit | Handler::Time => crate::timeit::plan_cell_magic(magic.handler, args, body, session),
+            Handler::Mpirun => {
                 // Blank lines above the magic line still count as cell lines.
                 let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
                 crate::mpirun::plan_cell_magic(args, body, magic_line + 1, session)
             }
+            // `%%lprun` is planned by `crate::lprun` (branch `lprun`).
             _ => Err(UsageError::new(format!("Cell magic `%%{name}` not found."))),
         };
     }
@@ -116,20 +141,41 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
     if magic_lines.is_empty() {
         return Ok(Plan::Plain(cell.to_owned()));
     }
-    if let Some((i, m)) = magic_lines.iter().find(|(_, m)| matches!(m.name, "lprun" | "load_ext")) {
-        return crate::lprun::plan_line_magic(m.name, m.args, &lines, *i, session);
+    // Every line must name a magic of the table.
+    let mut handlers = Vec::with_capacity(magic_lines.len());
+    for (_, m) in &magic_lines {
+        match table::lookup(m.name, Mode::Line) {
+            Some(magic) => handlers.push(magic.handler),
+            None => return Err(UsageError::new(format!("Line magic function `%{}` not found.", m.name))),
+        }
+    }
+    // Magics that take the whole cell.
+    for ((i, m), handler) in magic_lines.iter().zip(&handlers) {
+        match handler {
+            Handler::Lprun | Handler::LoadExt => return crate::lprun::plan_line_magic(m.name, m.args, &lines, *i, session),
+            Handler::Lsmagic | Handler::Who | Handler::Whos => return alone(cell, m, *handler),
+            _ => {}
+        }
     }
     let mut out = String::with_capacity(cell.len() * 2);
     let mut explain = Explain::None;
+    // Only the timing magics need the runtime; a cell of `%env` lines and
+    // code is still a plain cell.
+    let mut timed = false;
     let mut next = magic_lines.iter().peekable();
     for (i, line) in lines.iter().enumerate() {
         match next.peek() {
             Some((j, m)) if *j == i => {
-                let code = match m.name {
-                    "timeit" | "time" => crate::timeit::rewrite_line_magic(m.name, m.args, m.binding, session)?,
-                    other => return Err(UsageError::new(format!("Line magic function `%{other}` not found."))),
+                let handler = table::lookup(m.name, Mode::Line).map(|magic| magic.handler);
+                let code = match handler {
+                    Some(h @ (Handler::Timeit | Handler::Time)) => {
+                        explain = Explain::TimedStatement;
+                        timed = true;
+                        crate::timeit::rewrite_line_magic(h, m.args, m.binding, session)?
+                    }
+                    Some(Handler::Env) if m.binding.is_empty() => crate::namespace::env_line(m.args),
+                    _ => return Err(UsageError::new(format!("Line magic function `%{}` cannot be used here.", m.name))),
                 };
-                explain = Explain::TimedStatement;
                 // Keep the line structure: the rewrite is one line, so rustc's
                 // line numbers still point into the user's cell.
                 out.push_str(m.indent);
@@ -145,8 +191,26 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
     // `items::attach_impls`). The rewritten lines are statements, so the
     // items sit where `ItemRegistry::record_cell` finds them in the
     // user's cell, and only item lines change.
+    if !timed {
+        // Still a plain cell: the kernel attaches its impls as for any other.
+        return Ok(Plan::Plain(out));
+    }
     let out = crate::items::attach_impls(&out, session.execution_count, &session.items).unwrap_or(out);
     Ok(Plan::Steps(vec![Step { code: out, always: false, explain, shown: None }]))
+}
+
+/// `%lsmagic`, `%who`, `%whos`: answered by the kernel, so they must be
+/// the only line of their cell.
+fn alone(cell: &str, m: &LineMagic<'_>, handler: Handler) -> Result<Plan, UsageError> {
+    if cell.lines().filter(|l| !l.trim().is_empty()).count() > 1 || !m.binding.is_empty() {
+        return Err(UsageError::new(format!("%{} must be the only line of its cell", m.name)));
+    }
+    let types: Vec<String> = m.args.split_whitespace().map(str::to_owned).collect();
+    match handler {
+        Handler::Lsmagic if types.is_empty() => Ok(Plan::Lsmagic),
+        Handler::Lsmagic => Err(UsageError::new("%lsmagic takes no arguments")),
+        _ => Ok(Plan::Who { long: handler == Handler::Whos, types }),
+    }
 }
 
 /// A `%name args` line, possibly bound: `let r = %timeit -o stmt;`.
@@ -185,7 +249,7 @@ impl<'a> LineMagic<'a> {
         if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
             return None;
         }
-        if !binding.is_empty() && !matches!(name, "timeit" | "time" | "lprun") {
+        if !binding.is_empty() && !table::lookup(name, Mode::Line).is_some_and(|m| m.bindable) {
             return None;
         }
         Some(LineMagic { indent, binding, name, args })

@@ -12,6 +12,13 @@ fn fragment() -> impl Strategy<Value = String> {
         Just("%time".to_owned()),
         Just("%%time".to_owned()),
         Just("let r = %timeit".to_owned()),
+        Just("%lprun".to_owned()),
+        Just("%env".to_owned()),
+        Just("%whos".to_owned()),
+        Just("?".to_owned()),
+        Just("::".to_owned()),
+        Just(":".to_owned()),
+        Just("-f".to_owned()),
         Just("-n".to_owned()),
         Just("-r0".to_owned()),
         Just("-qo".to_owned()),
@@ -87,6 +94,15 @@ proptest! {
     #[test]
     fn plan_never_panics_on_arbitrary_text(cell in "\\PC{0,80}") {
         let _ = plan(&cell, &Session::default());
+    }
+
+    /// Completion and help see half-typed cells at any cursor.
+    #[test]
+    fn completion_and_help_never_panic(cell in cell(), cursor in 0usize..200) {
+        let mut items = parlab_magics::ItemRegistry::default();
+        items.record_cell(1, "fn distance() {}\nmod geo { pub fn area() {} }");
+        let _ = parlab_magics::complete::complete(&cell, cursor, &items, &[":dep".to_owned()]);
+        let _ = parlab_magics::help::help_request(&cell);
     }
 
     #[test]

@@ -68,6 +68,8 @@ impl MimeBundle {
     /// value (`execute_result`).
     pub fn evcxr_display(&self) {
         let mut out = std::io::stdout().lock();
+        // Without it, the kernel would show the blocks as displays.
+        let _ = writeln!(out, "{}", parlab_child::VALUE_FOLLOWS);
         for (mime, content) in &self.data {
             let _ = writeln!(out, "EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
         }

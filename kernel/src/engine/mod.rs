@@ -15,8 +15,11 @@
 
 mod child;
 mod compile_report;
+mod complete;
 mod errors;
+mod inspect;
 mod mpirun;
+mod namespace;
 mod relay;
 mod setup;
 mod slot;
@@ -24,7 +27,7 @@ mod slot;
 pub(crate) use child::ChildControl;
 pub(crate) use slot::refresh_seed;
 
-use crate::interpreter::{byte_to_char, char_to_byte, Completions, Interpreter, Outcome, Output};
+use crate::interpreter::{Completions, Interpreter, Outcome, Output};
 use evcxr::{CommandContext, EvalCallbacks};
 use parlab_magics::{Explain, Plan};
 use relay::Relay;
@@ -323,6 +326,8 @@ impl Interpreter for EvcxrInterpreter {
         }
         let outcome = match plan {
             Plan::Nothing => Outcome::Ok { result: None },
+            // Help, %lsmagic, %who: answered here, nothing is defined.
+            p @ (Plan::Page(_) | Plan::Inspect { .. } | Plan::Lsmagic | Plan::Who { .. }) => return self.convenience(p, count, &out),
             Plan::Plain(code) => {
                 // Stand-alone impl blocks get a name evcxr can replace (see
                 // `parlab_magics::items::attach_impls`); lines are kept.
@@ -363,34 +368,11 @@ impl Interpreter for EvcxrInterpreter {
     }
 
     fn complete(&mut self, code: &str, cursor: usize) -> Completions {
-        let pos = char_to_byte(code, cursor);
-        let Ok(c) = self.ctx.completions(code, pos) else { return Completions::default() };
-        let mut matches: Vec<String> = Vec::new();
-        for item in c.completions {
-            // rust-analyzer offers snippets (`foo($0)`); Jupyter wants names.
-            let name: String = item.code.split(['(', '$', '<', ' ', '!']).next().unwrap_or("").to_owned();
-            let name = if item.code.contains('!') && !name.is_empty() { format!("{name}!") } else { name };
-            if !name.is_empty() && !matches.contains(&name) {
-                matches.push(name);
-            }
-        }
-        Completions {
-            matches,
-            cursor_start: byte_to_char(code, c.start_offset),
-            cursor_end: byte_to_char(code, c.end_offset),
-        }
+        self.complete_at(code, cursor)
     }
 
     fn inspect(&mut self, code: &str, cursor: usize) -> Option<Map<String, Value>> {
-        let pos = char_to_byte(code, cursor);
-        let (plain, html) = self.ctx.hover_at(code, pos).ok()?;
-        if plain == "No documentation found" || plain.trim().is_empty() {
-            return None;
-        }
-        let mut map = Map::new();
-        map.insert("text/plain".into(), Value::String(plain));
-        map.insert("text/html".into(), Value::String(html));
-        Some(map)
+        self.inspect_at(code, cursor)
     }
 
     fn shutdown(&mut self) {

@@ -36,6 +36,9 @@ enum Marker {
     CellPanicked,
     StderrSync,
     Clear { #[serde(default)] wait: bool },
+    /// `parlab_child::VALUE_FOLLOWS`, seen here only when the child's
+    /// stdout relay is not installed (it consumes the line): nothing to do.
+    Value,
 }
 
 /// What the current cell's output produced besides text.
@@ -161,7 +164,15 @@ fn marker(shared: &Mutex<Shared>, json: &str) {
     };
     let mut s = shared.lock().unwrap();
     match parsed {
-        Marker::Display { data, id, update } => {
+        Marker::Display { mut data, id, update } => {
+            // An evcxr block of JSON arrives as text (see `parlab_child`).
+            for (mime, value) in data.iter_mut() {
+                if let (true, Value::String(text)) = (mime.contains("json"), &*value) {
+                    if let Ok(parsed) = serde_json::from_str(text) {
+                        *value = parsed;
+                    }
+                }
+            }
             if let Some(out) = s.out.clone() {
                 drop(s);
                 out.display(data, Map::new(), id.as_deref(), update);
@@ -178,6 +189,7 @@ fn marker(shared: &Mutex<Shared>, json: &str) {
             s.events.panics.push(p);
         }
         Marker::CellPanicked => s.events.cell_panicked = true,
+        Marker::Value => {}
         Marker::StderrSync => s.events.stderr_synced = true,
         Marker::Clear { wait } => {
             if let Some(out) = s.out.clone() {

@@ -7,6 +7,7 @@
 
 use super::{FnSite, ItemKind, RecordedItem};
 use crate::plan::LineMagic;
+use crate::table::{self, Handler, Mode};
 use syn::spanned::Spanned;
 
 /// The top-level items of a cell; empty if the cell does not parse.
@@ -31,7 +32,8 @@ pub(super) fn parse_cell_at(cell: u32, code: &str) -> Vec<(RecordedItem, usize)>
     if let Some(rest) = code.trim_start().strip_prefix("%%") {
         let header = rest.lines().next().unwrap_or("");
         let mut words = header.split_whitespace();
-        if words.next() != Some("time") || words.any(|w| w == "--no-raise-error") {
+        let magic = words.next().and_then(|name| table::lookup(name, Mode::Cell));
+        if magic.map(|m| m.handler) != Some(Handler::Time) || words.any(|w| w == "--no-raise-error") {
             return Vec::new();
         }
     }
@@ -44,7 +46,7 @@ pub(super) fn parse_cell_at(cell: u32, code: &str) -> Vec<(RecordedItem, usize)>
         .map(|(i, line)| {
             let t = line.trim_start();
             let magic = LineMagic::parse(line.trim_end_matches(['\n', '\r']));
-            if magic.is_some_and(|m| m.name == "lprun") {
+            if magic.and_then(|m| table::lookup(m.name, Mode::Line)).is_some_and(|m| m.handler == Handler::Lprun) {
                 splits.push(i + 1);
             }
             if t.starts_with(':') || t.starts_with('%') || magic.is_some() {

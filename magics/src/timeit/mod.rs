@@ -15,9 +15,10 @@
 //! do not persist (`%time let x = f();` on one line does bind `x`), and
 //! neither do the items of a `%%time` or `%%timeit` body.
 //!
-//! ```ignore
-//! let code = rewrite_line_magic("timeit", "-n 10 v.len()", "", &Session::default())?;
-//! assert!(code.contains("::parlab::__private::timeit("));
+//! ```
+//! use parlab_magics::{plan, Plan, Session};
+//! let Ok(Plan::Steps(steps)) = plan("%timeit -n 10 v.len()", &Session::default()) else { panic!() };
+//! assert!(steps[0].code.contains("::parlab::__private::timeit("));
 //! ```
 
 pub(crate) mod explain;
@@ -25,13 +26,14 @@ mod grammar;
 mod rewrite;
 
 use crate::plan::{Explain, Plan, Session, Step, UsageError};
+use crate::table::Handler;
 use grammar::{parse_time, parse_timeit, split_statement};
 
 /// `%%timeit` / `%%time` as the first line of a cell.
-pub(crate) fn plan_cell_magic(name: &str, args: &str, body: &str, session: &Session) -> Result<Plan, UsageError> {
+pub(crate) fn plan_cell_magic(magic: Handler, args: &str, body: &str, session: &Session) -> Result<Plan, UsageError> {
     let started = session.cell_started_unix_ns;
-    let (code, explain) = match name {
-        "timeit" => {
+    let (code, explain) = match magic {
+        Handler::Timeit => {
             let a = parse_timeit(args)?;
             let setup = grammar::cut_trailing_comment(a.stmt).trim_end();
             if body.trim().is_empty() {
@@ -69,10 +71,10 @@ pub(crate) fn plan_cell_magic(name: &str, args: &str, body: &str, session: &Sess
 
 /// The one-line replacement for a `%timeit`/`%time` line. `binding` is
 /// `let r =` when the value is bound, else empty.
-pub(crate) fn rewrite_line_magic(name: &str, args: &str, binding: &str, session: &Session) -> Result<String, UsageError> {
+pub(crate) fn rewrite_line_magic(magic: Handler, args: &str, binding: &str, session: &Session) -> Result<String, UsageError> {
     let started = session.cell_started_unix_ns;
-    match name {
-        "timeit" => {
+    match magic {
+        Handler::Timeit => {
             let a = parse_timeit(args)?;
             if a.var.is_some() && !binding.is_empty() {
                 return Err(UsageError::new(format!("-v and `{binding}` both bind the result: use one of them")));

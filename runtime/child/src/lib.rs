@@ -16,11 +16,13 @@
 //!   ended in a panic even when no hook ran on the main thread (a rayon
 //!   worker's panic is resumed there with `resume_unwind`, which skips the
 //!   hook): evcxr's own `EVCXR_PANIC_NOTIFICATION` line is seen on the way
-//!   and announced with a `cell_panicked` marker before it.
+//!   and announced with a `cell_panicked` marker before it. evcxr's display
+//!   blocks become display markers on the way too (see `stdout`).
 
 pub mod interrupt;
 mod json;
 mod shared;
+mod stdout;
 pub mod value;
 
 use std::io::Write;
@@ -29,6 +31,13 @@ use std::sync::Once;
 /// Starts a marker line on stdout: the only contract with the kernel's
 /// relay (`kernel/src/engine/relay.rs`), shared with `parlab::display`.
 pub const MARKER: &str = "\u{1}PARLAB ";
+
+/// Printed on a line of its own by a type's `evcxr_display` just before
+/// its `EVCXR_BEGIN_CONTENT` blocks: they are the cell's value, left to
+/// evcxr (the `execute_result`), not displays (see `stdout`). parlab's own
+/// values (`TimeitResult`, `LineProfile`, charts) print it through
+/// `parlab::MimeBundle::evcxr_display`.
+pub const VALUE_FOLLOWS: &str = "\u{1}PARLAB {\"t\":\"value\"}";
 
 /// Prepares the evaluation process. Idempotent; called by the kernel's
 /// start-up cell, never by users.
@@ -123,9 +132,6 @@ fn drain_stdout_pipe() {
     }
 }
 
-const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
-const EXECUTION_COMPLETE: &[u8] = b"EVCXR_EXECUTION_COMPLETE";
-
 fn relay_stdout() {
     // SAFETY: plain POSIX fd juggling on fds this process owns; on any
     // failure we leave stdout as it was.
@@ -157,12 +163,7 @@ fn relay_stdout() {
 
 fn forward(read_fd: libc::c_int, real_fd: libc::c_int) {
     let mut buf = vec![0u8; 64 * 1024];
-    let mut at_line_start = true;
-    let announce = format!("{MARKER}{{\"t\":\"cell_panicked\"}}\n");
-    // evcxr stops reading stdout at EXECUTION_COMPLETE but reads stderr on
-    // its own thread; a marker on stderr just before it lets the kernel wait
-    // until the cell's last stderr line has arrived.
-    let stderr_sync = format!("{MARKER}{{\"t\":\"stderr_sync\"}}\n");
+    let mut forwarder = stdout::Forwarder::new();
     loop {
         // SAFETY: reading into a buffer we own.
         let n = unsafe { libc::read(read_fd, buf.as_mut_ptr().cast(), buf.len()) };
@@ -172,22 +173,10 @@ fn forward(read_fd: libc::c_int, real_fd: libc::c_int) {
         if n <= 0 {
             return;
         }
-        let chunk = &buf[..n as usize];
-        let mut out = Vec::with_capacity(chunk.len() + announce.len());
-        for piece in chunk.split_inclusive(|&b| b == b'\n') {
-            let line = piece.strip_suffix(b"\n").unwrap_or(piece);
-            if at_line_start && line == PANIC_NOTIFICATION && piece.ends_with(b"\n") {
-                out.extend_from_slice(announce.as_bytes());
-            }
-            if at_line_start && line == EXECUTION_COMPLETE && piece.ends_with(b"\n") {
-                write_all(real_fd, &out);
-                out.clear();
-                write_all(2, stderr_sync.as_bytes());
-            }
-            out.extend_from_slice(piece);
-            at_line_start = piece.ends_with(b"\n");
-        }
-        write_all(real_fd, &out);
+        forwarder.feed(&buf[..n as usize], &mut |sink, bytes| match sink {
+            stdout::Sink::Stdout => write_all(real_fd, bytes),
+            stdout::Sink::Stderr => write_all(2, bytes),
+        });
     }
 }
 
