@@ -99,6 +99,10 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
         let (name, args) = split_name(first);
         return match name {
             "timeit" | "time" => crate::timeit::plan_cell_magic(name, args, body, session),
+            "lprun" => {
+                let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
+                crate::lprun::plan_cell_magic(args, body, magic_line + 1, session)
+            }
             "mpirun" => {
                 // Blank lines above the magic line still count as cell lines.
                 let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;

@@ -2,9 +2,10 @@
 //! thread is doing now" to counters the running code names.
 //!
 //! Each thread that takes part has a [`Record`] with a small *stack of
-//! counters* (pointers to `AtomicU64`). Instrumented code pushes an entry
-//! when a profiled call starts, points it at the counter of the line it is
-//! on (one relaxed store, no timestamp, no fence) and pops it at return.
+//! counters*. Instrumented code pushes an [`Entry`] when a profiled call
+//! starts (an array of counters: one per line), stores the line it is on
+//! into it (one relaxed store of a constant, no timestamp, no fence) and
+//! pops it at return.
 //! A timer signal then adds one to every counter on the interrupted
 //! thread's stack, and one to the thread's own total. `%lprun` points the
 //! entries at per-line counters; a later `%prun` can push one per function.
@@ -45,8 +46,8 @@
 //! static WORK: AtomicU64 = AtomicU64::new(0);
 //! parlab::__private::sample::start(Duration::from_micros(250));
 //! let rec = parlab::__private::sample::thread();
-//! let entry = rec.push();
-//! entry.store(&WORK as *const AtomicU64 as *mut AtomicU64, Relaxed);
+//! // One counter (len 0): every sample of this call goes to WORK.
+//! rec.push(&WORK, 1, 0, 0);
 //! let t = Instant::now();
 //! while t.elapsed() < Duration::from_millis(50) { std::hint::spin_loop(); }
 //! rec.pop();
@@ -61,7 +62,7 @@
 mod signal;
 mod thread;
 
-pub use thread::{thread, Record};
+pub use thread::{thread, Entry, Record};
 
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::{Relaxed, SeqCst}};
 use std::time::Duration;
@@ -74,7 +75,7 @@ static ON: AtomicBool = AtomicBool::new(false);
 /// Session number: a record armed in an earlier session re-arms.
 static GENERATION: AtomicU32 = AtomicU32::new(0);
 /// The session's period in nanoseconds.
-static PERIOD_NS: AtomicU64 = AtomicU64::new(250_000);
+pub(crate) static PERIOD_NS: AtomicU64 = AtomicU64::new(250_000);
 
 /// Starts a sampling session at `period`: from now on every thread that
 /// calls [`thread`] is sampled (the caller included) until [`stop`].

@@ -18,6 +18,45 @@ pub(crate) const DEPTH: usize = 64;
 /// Tells the handler that `si_value` really points at a [`Record`].
 pub(crate) const MAGIC: u64 = 0x7061_726c_6162_5350; // "parlabSP"
 
+/// One call on a thread's counter stack: an array of `len + 1` counters,
+/// `stride` words apart, and the index the code is at now (`at - first`,
+/// clamped to `len`). Instrumented code writes only `at`, with a constant:
+/// one store of an immediate, which keeps the probe from needing a register
+/// of its own in the user's hot loop (a probe that stored a computed
+/// pointer made `distance()`'s marked loop spill its accumulator to the
+/// stack, 4× slower than the plain loop; measured).
+#[repr(C)]
+#[derive(Debug)]
+pub struct Entry {
+    counters: AtomicPtr<AtomicU64>,
+    stride: AtomicU32,
+    first: AtomicU32,
+    len: AtomicU32,
+    /// Where the call is now (a cell line, for `%lprun`).
+    pub at: AtomicU32,
+}
+
+impl Entry {
+    const EMPTY: Entry = Entry {
+        counters: AtomicPtr::new(std::ptr::null_mut()),
+        stride: AtomicU32::new(0),
+        first: AtomicU32::new(0),
+        len: AtomicU32::new(0),
+        at: AtomicU32::new(0),
+    };
+
+    /// The counter a sample of this call charges (null: none).
+    #[inline]
+    pub(crate) fn counter(&self) -> *const AtomicU64 {
+        let base = self.counters.load(Relaxed);
+        if base.is_null() {
+            return base;
+        }
+        let i = self.at.load(Relaxed).wrapping_sub(self.first.load(Relaxed)).min(self.len.load(Relaxed));
+        base.wrapping_add(i as usize * self.stride.load(Relaxed) as usize)
+    }
+}
+
 /// One thread's sampling state. `#[repr(C)]` and free of thread-locals: the
 /// signal handler reaches it only through the pointer its timer carries.
 #[repr(C)]
@@ -34,7 +73,7 @@ pub struct Record {
     /// Probe events this thread ran (instrumented code counts them: `%lprun`
     /// uses it to know how many probes ran inside each line).
     pub events: AtomicU64,
-    pub(crate) stack: [AtomicPtr<AtomicU64>; DEPTH + 1],
+    pub(crate) stack: [Entry; DEPTH + 1],
     /// `timer_t` of this thread's timer, valid while `has_timer`.
     pub(crate) timer: AtomicUsize,
     pub(crate) has_timer: AtomicBool,
@@ -97,7 +136,7 @@ fn register() -> &'static Record {
         depth: AtomicUsize::new(0),
         samples: AtomicU64::new(0),
         events: AtomicU64::new(0),
-        stack: [const { AtomicPtr::new(std::ptr::null_mut()) }; DEPTH + 1],
+        stack: [const { Entry::EMPTY }; DEPTH + 1],
         timer: AtomicUsize::new(0),
         has_timer: AtomicBool::new(false),
         generation: AtomicU32::new(u32::MAX),
@@ -119,13 +158,20 @@ pub(super) fn disarm_all() {
 }
 
 impl Record {
-    /// Starts a profiled call: returns its stack entry, already cleared.
-    /// Store a counter's address into it to charge samples to that counter.
+    /// Starts a profiled call whose samples go to `counters[(at - first)
+    /// .min(len) × stride]` (`counters` must have that many, and live as
+    /// long as the process); returns its entry, `at` set to `first + len`
+    /// (the last counter). Store into `entry.at` to move the call.
     #[inline]
-    pub fn push(&self) -> &AtomicPtr<AtomicU64> {
+    pub fn push(&self, counters: *const AtomicU64, stride: u32, first: u32, len: u32) -> &Entry {
         let d = self.depth.load(Relaxed);
         let entry = &self.stack[d.min(DEPTH)];
-        entry.store(std::ptr::null_mut(), Relaxed);
+        entry.counters.store(std::ptr::null_mut(), Relaxed);
+        entry.stride.store(stride, Relaxed);
+        entry.first.store(first, Relaxed);
+        entry.len.store(len, Relaxed);
+        entry.at.store(first.wrapping_add(len), Relaxed);
+        entry.counters.store(counters as *mut AtomicU64, Relaxed);
         // Release: the handler never sees the new depth with the previous
         // call's counter still in the entry.
         self.depth.store(d + 1, Release);
@@ -140,7 +186,7 @@ impl Record {
     pub fn pop(&self) {
         let d = self.depth.load(Relaxed);
         if d > 0 {
-            self.stack[(d - 1).min(DEPTH)].store(std::ptr::null_mut(), Relaxed);
+            self.stack[(d - 1).min(DEPTH)].counters.store(std::ptr::null_mut(), Relaxed);
             self.depth.store(d - 1, Release);
         }
     }
