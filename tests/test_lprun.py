@@ -187,7 +187,7 @@ def test_interrupt_of_a_profiled_loop_shows_the_partial_profile(kernel):
 # per-hit time within ±25 % (lines >= 3 ns), and the function's total
 # within 0.8-1.25 of %timeit of the same call. A value from n samples has a
 # sampling error of about sqrt(n) samples, so a bound is widened to three of
-# those where that is larger. A failing measurement is repeated once: a
+# those where that is larger. A failing measurement is repeated (twice): a
 # neighbour's build can take a core for a while. No timing assertion is
 # made about the machine itself, only about agreement between two
 # measurements taken side by side.
@@ -231,9 +231,9 @@ def per_hit_ok(reported, truth, line_samples):
 
 
 def with_retry(measure):
-    """measure() -> [(description, ok)]; passes if one of two attempts passes."""
+    """measure() -> [(description, ok)]; passes if one of three attempts passes."""
     attempts = []
-    for _ in range(2):
+    for _ in range(3):
         checks = measure()
         attempts.append(checks)
         if all(good for _, good in checks):
@@ -290,13 +290,19 @@ def test_time_column_is_true_for_the_chain(kernel):
     with_retry(measure)
 
 
+# Items of 100 dependent steps: within an item each line waits for the
+# previous one, as in `chain` (see runtime/tests/lprun_truth.rs).
 PAR_CHAIN = """fn par_chain(n: u64) -> u64 {
     use rayon::prelude::*;
     (0..n)
         .into_par_iter()
         .map(|i| {
-            let a = chain16(i);
-            chain64(a)
+            let mut x = i;
+            for _ in 0..100 {
+                x = chain16(x);
+                x = chain64(x);
+            }
+            x
         })
         .reduce(|| 0, u64::wrapping_add)
 }"""
@@ -310,18 +316,18 @@ def test_time_column_is_true_for_a_rayon_closure_on_two_threads(kernel):
 
     def measure():
         truth = chain_truth(kernel, (16, 64))
-        whole = timeit_best(kernel, "par_chain(std::hint::black_box(100_000))")
-        text = report(ok(kernel, "%lprun -f par_chain par_chain(std::hint::black_box(100_000))"))
+        whole = timeit_best(kernel, "par_chain(std::hint::black_box(1_000))")
+        text = report(ok(kernel, "%lprun -f par_chain par_chain(std::hint::black_box(1_000))"))
         r = rows(text, "par_chain")
         # The calling line holds the wall time of the parallel map; the
         # closure's lines, on the two workers, are checked among themselves.
         caller = r[3][1]
-        body = {6: r[6], 7: r[7]}
+        body = {8: r[8], 9: r[9]}
         total = sum(t for _, t in body.values())
         n = samples(text)
         checks = [(f"calling line {caller:.0f} ns vs %timeit {whole:.0f} ns", 0.8 <= caller / whole <= 1.25)]
         ns_per_sample = sum(t for _, t in r.values()) / max(n, 1)
-        for line, name in {6: "chain16", 7: "chain64"}.items():
+        for line, name in {8: "chain16", 9: "chain64"}.items():
             hits, time = body[line]
             assert hits == 100_000
             share, want = 100 * time / total, 100 * truth[name] / (truth["chain16"] + truth["chain64"])

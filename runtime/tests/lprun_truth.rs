@@ -10,8 +10,8 @@
 //! samples, so a bound is widened to three of those standard errors where
 //! that is larger (the report prints the same error). Not flaky on a
 //! shared 2-core machine: truth is the best of many runs, the profile has
-//! thousands of samples, and a failed check is measured once more before
-//! it fails (a neighbour's build can steal a core for a second).
+//! thousands of samples, and a failed check is measured up to twice more
+//! before it fails (a neighbour's build can steal a core for a second).
 
 #![allow(dead_code)]
 
@@ -91,11 +91,11 @@ fn total_check(what: &str, reported: f64, timeit: f64) -> Check {
     Check { what: format!("{what}: total {:.3} ms vs %timeit {:.3} ms (ratio {r:.3}, 0.8–1.25)", reported / 1e6, timeit / 1e6), ok: (0.8..=1.25).contains(&r) }
 }
 
-/// Runs `measure` and checks its results; once more if any check fails.
+/// Runs `measure` and checks its results; up to twice more if any fails.
 fn with_retry(name: &str, measure: impl Fn() -> Vec<Check>) {
     let _turn = SESSION.lock().unwrap_or_else(|e| e.into_inner());
     let mut report = String::new();
-    for attempt in 1..=2 {
+    for attempt in 1..=3 {
         let checks = measure();
         report += &format!("{name}, attempt {attempt}:\n");
         for c in &checks {
@@ -174,7 +174,13 @@ fn distance_lines_match_their_costs_alone() {
 
 #[test]
 fn rayon_closure_lines_on_two_threads_match_their_costs_alone() {
-    const N: u64 = 100_000;
+    // 1,000 items of 100 dependent chain16 + chain64 steps each: within an
+    // item every line waits for the previous one, as in `chain`, so each
+    // line's cost alone is its cost there. (Items of one step each were
+    // independent, and the core ran an item's chain16 in the shadow of the
+    // previous item's chain64: 15 % of the samples instead of 20 %, a
+    // true profile of that code, but not what the chains cost alone.)
+    const N: u64 = 1_000;
     with_retry("par_chain", || {
         let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build().unwrap();
         let truth = [alone(200_000, chain16), alone(50_000, chain64)];
@@ -184,14 +190,14 @@ fn rayon_closure_lines_on_two_threads_match_their_costs_alone() {
         let f = function(&p, "par_chain");
         let first = PAR_CHAIN_FIRST_LINE;
         let (_, caller, _) = line(f, first + 2);
-        let lines = [line(f, first + 5), line(f, first + 6)];
-        assert_eq!((lines[0].0, lines[1].0), (N, N), "Hits stay exact");
+        let lines = [line(f, first + 7), line(f, first + 8)];
+        assert_eq!((lines[0].0, lines[1].0), (100 * N, 100 * N), "Hits stay exact");
         let body: f64 = lines.iter().map(|l| l.1).sum();
         let body_samples: u64 = lines.iter().map(|l| l.2).sum();
         let mut checks = vec![total_check("par_chain's calling line (wall time of the parallel map)", caller, timeit)];
         for (k, name) in ["chain16", "chain64"].iter().enumerate() {
             checks.push(share_check(&format!("{name} in the closure"), 100.0 * lines[k].1 / body, 100.0 * truth[k] / sum, body_samples));
-            checks.push(per_hit_check(name, lines[k].1 / N as f64, truth[k], lines[k].2));
+            checks.push(per_hit_check(name, lines[k].1 / (100 * N) as f64, truth[k], lines[k].2));
         }
         checks
     });

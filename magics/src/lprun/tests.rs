@@ -180,8 +180,12 @@ fn par_chain(n: u64) -> u64 {
     (0..n)
         .into_par_iter()
         .map(|i| {
-            let a = chain16(i);
-            chain64(a)
+            let mut x = i;
+            for _ in 0..100 {
+                x = chain16(x);
+                x = chain64(x);
+            }
+            x
         })
         .reduce(|| 0, u64::wrapping_add)
 }");

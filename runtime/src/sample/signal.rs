@@ -42,8 +42,23 @@ extern "C" fn on_signal(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
         // running (timer overruns) are not counted, so a thread is charged
         // its running time, which does not depend on what else the machine
         // runs (measured: counting them made a worker's lines 2× too long
-        // while another build shared the two cores).
-        let n = 1;
+        // while another build shared the two cores). Except on the thread
+        // that keeps the clock (the statement's own), when it was waiting
+        // (it used less than half the time since its last sample): blocked
+        // on workers, it is woken late once they hold both cores, and
+        // without its missed expiries the clock ran slow and every worker
+        // line came out up to 2× too long.
+        let mut n = 1;
+        if rec.keep.load(Relaxed) {
+            let missed = libc::timer_getoverrun(rec.timer.load(Relaxed) as libc::timer_t).max(0) as u64;
+            let mut ts: libc::timespec = std::mem::zeroed();
+            libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts);
+            let cpu = ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64;
+            let used = cpu.saturating_sub(rec.cpu_ns.swap(cpu, Relaxed));
+            if used < (1 + missed) * super::PERIOD_NS.load(Relaxed) / 2 {
+                n += missed;
+            }
+        }
         // The handler runs on the sampled thread itself, so nothing else
         // writes these counters now: load + store, no locked instruction.
         rec.samples.store(rec.samples.load(Relaxed) + n, Relaxed);

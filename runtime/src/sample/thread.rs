@@ -70,6 +70,9 @@ pub struct Record {
     pub(crate) keep: AtomicBool,
     pub(crate) depth: AtomicUsize,
     pub(crate) samples: AtomicU64,
+    /// CPU time of the thread at its last sample (kept for the clock
+    /// thread only, by the handler).
+    pub(crate) cpu_ns: AtomicU64,
     /// Probe events this thread ran (instrumented code counts them: `%lprun`
     /// uses it to know how many probes ran inside each line).
     pub events: AtomicU64,
@@ -135,6 +138,7 @@ fn register() -> &'static Record {
         keep: AtomicBool::new(false),
         depth: AtomicUsize::new(0),
         samples: AtomicU64::new(0),
+        cpu_ns: AtomicU64::new(0),
         events: AtomicU64::new(0),
         stack: [const { Entry::EMPTY }; DEPTH + 1],
         timer: AtomicUsize::new(0),
