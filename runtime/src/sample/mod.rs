@@ -40,7 +40,6 @@
 //! memory. Timers are deleted by [`stop`] and when their thread exits.
 //!
 //! ```
-//! # // Linux only: the sampler counts nothing elsewhere.
 //! use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 //! use std::time::{Duration, Instant};
 //! static WORK: AtomicU64 = AtomicU64::new(0);
@@ -49,12 +48,15 @@
 //! // One counter (len 0): every sample of this call goes to WORK.
 //! rec.push(&WORK, 1, 0, 0);
 //! let t = Instant::now();
-//! while t.elapsed() < Duration::from_millis(50) { std::hint::spin_loop(); }
+//! while cfg!(target_os = "linux") && WORK.load(Relaxed) < 10 && t.elapsed() < Duration::from_secs(10) {
+//!     std::hint::spin_loop();
+//! }
 //! rec.pop();
 //! parlab::__private::sample::stop();
 //! if cfg!(target_os = "linux") {
-//!     assert!(WORK.load(Relaxed) > 20, "about 200 samples in 50 ms at 4 kHz");
-//!     assert_eq!(WORK.load(Relaxed), rec.samples());
+//!     assert!(WORK.load(Relaxed) >= 10);
+//!     // The thread's own total also has the samples taken outside the call.
+//!     assert!(rec.samples() >= WORK.load(Relaxed));
 //! }
 //! ```
 

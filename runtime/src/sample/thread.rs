@@ -37,13 +37,15 @@ pub struct Entry {
 }
 
 impl Entry {
-    const EMPTY: Entry = Entry {
+    const fn empty() -> Entry {
+        Entry {
         counters: AtomicPtr::new(std::ptr::null_mut()),
         stride: AtomicU32::new(0),
         first: AtomicU32::new(0),
         len: AtomicU32::new(0),
         at: AtomicU32::new(0),
-    };
+        }
+    }
 
     /// The counter a sample of this call charges (null: none).
     #[inline]
@@ -140,7 +142,7 @@ fn register() -> &'static Record {
         samples: AtomicU64::new(0),
         cpu_ns: AtomicU64::new(0),
         events: AtomicU64::new(0),
-        stack: [const { Entry::EMPTY }; DEPTH + 1],
+        stack: [const { Entry::empty() }; DEPTH + 1],
         timer: AtomicUsize::new(0),
         has_timer: AtomicBool::new(false),
         generation: AtomicU32::new(u32::MAX),
