@@ -1,11 +1,12 @@
 //! Per-call probe state, on the stack of the instrumented function.
 //!
-//! A probe does two things, both on this thread's own memory: it counts a
-//! hit for its line (only in the run that counts, [`table::COUNT`]), and it
-//! points this call's entry of the sampler's counter stack at the line's
-//! sample counter (one relaxed store of a pointer). No clock is read: time
-//! comes from the sampler's signals, which charge every call on the
-//! thread's stack with the line it is on. That is line_profiler's
+//! A probe does two things, both on this thread's own memory: in the
+//! counting copy of a function it counts a hit (and a probe event) for its
+//! line, and in both copies it stores the line number into this call's
+//! entry of the sampler's counter stack (one relaxed store of a constant;
+//! the marking copy does only that). No clock is read: time comes from the
+//! sampler's signals, which charge every call on the thread's stack with
+//! the line it is on. That is line_profiler's
 //! attribution (a line's time runs until the next line event *of the same
 //! call*, callees included), without a timestamp per line.
 //!
