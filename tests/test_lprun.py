@@ -423,3 +423,10 @@ def test_cell_lprun_usage_error_runs_nothing(kernel):
         assert cell.status == "error" and cell.error["ename"] == "UsageError", (code, cell.error)
         assert not cell.of("display_data")
     assert run(kernel, "side_a").status == "error"
+
+
+def test_cell_lprun_panic_shows_the_partial_profile(kernel):
+    cell = run(kernel, "%%lprun\nlet mut n = 0u64;\nfor i in 0..5 {\n    n += i;\n    if i == 3 { panic!(\"stop at {i}\") }\n}")
+    assert cell.status == "error" and cell.error["evalue"] == "stop at 3", cell.error
+    # The runtime's panic hook showed what ran before the panic.
+    assert hits(report(cell), "<module>")[:3] == [(2, 1), (3, 4), (4, 4)]
