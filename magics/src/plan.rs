@@ -123,12 +123,15 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
         };
         return match magic.handler {
             Handler::Timeit | Handler::Time => crate::timeit::plan_cell_magic(magic.handler, args, body, session),
+            Handler::Lprun => {
+                let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
+                crate::lprun::plan_cell_magic(args, body, magic_line + 1, session)
+            }
             Handler::Mpirun => {
                 // Blank lines above the magic line still count as cell lines.
                 let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
                 crate::mpirun::plan_cell_magic(args, body, magic_line + 1, session)
             }
-            // `%%lprun` is planned by `crate::lprun` (branch `lprun`).
             _ => Err(UsageError::new(format!("Cell magic `%%{name}` not found."))),
         };
     }

@@ -23,11 +23,12 @@ mod input;
 mod timeit;
 mod lprof;
 mod pool;
+mod sample;
 
 pub use display::{clear_output, display, DisplayHandle, MimeBundle};
 pub use input::{input, password};
 pub use interrupt::KeyboardInterrupt;
-pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError};
+pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
 pub use timeit::{compare, format_time, TimeitResult};
 pub use pool::{
     scaling, with_threads, AsyncResult, Imap, ImapUnordered, Pool, ProcessImap, ProcessPool,
@@ -57,6 +58,10 @@ pub mod __private {
     /// Prepares the evaluation process (the kernel calls
     /// `parlab_child::init` itself; kept for code written against it).
     pub use parlab_child::init as init_child;
-    pub use crate::lprof::{lprun, FnMeta, LpFrame, LpIter, LprunOptions};
+    pub use crate::lprof::{lp_cell, lprun, lprun_cell_end, lprun_cell_finish, lprun_cell_start, FnMeta, LpFrame, LpIter, LprunOptions, Sampling};
+    /// The sampling engine behind `%lprun`'s times (and a later `%prun`).
+    pub mod sample {
+        pub use crate::sample::{period, running, start, stop, thread, Entry, Record, DEFAULT_PERIOD};
+    }
     pub use crate::timeit::{no_raise, time_cell, time_end, time_start, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

@@ -5,13 +5,15 @@
 
 #![allow(dead_code)]
 
-use parlab::__private::{lprun, FnMeta, LprunOptions};
+use parlab::__private::{lprun, FnMeta, LprunOptions, Sampling};
 use parlab::LineProfile;
 use std::sync::Mutex;
 
 include!("fixtures/lprun_distance.rs");
 
 include!("fixtures/random_matrix.rs");
+
+include!("fixtures/chains.rs");
 
 const FUNCTIONS: [FnMeta; 3] = [
     FnMeta { name: "distance", cell: 1, first_line: DISTANCE_FIRST_LINE, lines: DISTANCE_LINES },
@@ -28,8 +30,13 @@ fn turn() -> std::sync::MutexGuard<'static, ()> {
     SESSION.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-fn profile(stmt: impl FnOnce()) -> LineProfile {
-    lprun(&FUNCTIONS, LprunOptions::default(), stmt)
+/// These tests are about Hits: a short sampling phase is enough.
+fn quick() -> LprunOptions {
+    LprunOptions { sampling: Sampling { min_samples: 100, budget: std::time::Duration::from_millis(50), ..Sampling::default() }, ..LprunOptions::default() }
+}
+
+fn profile(stmt: impl FnMut()) -> LineProfile {
+    lprun(&FUNCTIONS, quick(), stmt)
 }
 
 /// Hits of the lines that ran, as `(cell line, hits)`.
@@ -78,7 +85,7 @@ fn closures_on_rayon_threads_are_recorded() {
 fn probes_are_inert_outside_a_session() {
     let _turn = turn();
     assert_eq!(fib(10), 55);
-    let p = lprun(&FUNCTIONS, LprunOptions::default(), || ());
+    let p = lprun(&FUNCTIONS, quick(), || ());
     assert!(p.functions.iter().all(|f| f.total_hits() == 0), "nothing recorded before the session");
 }
 
@@ -86,7 +93,7 @@ fn probes_are_inert_outside_a_session() {
 fn a_panic_shows_the_partial_profile_and_resumes() {
     let _turn = turn();
     let caught = std::panic::catch_unwind(|| {
-        lprun(&FUNCTIONS, LprunOptions::default(), || {
+        lprun(&FUNCTIONS, quick(), || {
             fib(5);
             panic!("boom");
         })
@@ -98,7 +105,7 @@ fn a_panic_shows_the_partial_profile_and_resumes() {
 fn an_interrupt_stops_profiled_loops() {
     let _turn = turn();
     parlab::interrupt::request();
-    let caught = std::panic::catch_unwind(|| lprun(&FUNCTIONS, LprunOptions::default(), || distance()));
+    let caught = std::panic::catch_unwind(|| lprun(&FUNCTIONS, quick(), || distance()));
     parlab::interrupt::clear();
     assert!(caught.unwrap_err().is::<parlab::KeyboardInterrupt>());
 }
@@ -112,14 +119,15 @@ fn save_load_and_files() {
         Box::leak(dir.join("p.json").to_string_lossy().into_owned().into_boxed_str()),
     );
     let _turn = turn();
-    let opts = LprunOptions { unit: Some(1e-6), skip_zero: true, text_file: Some(txt), dump_file: Some(json) };
+    let opts = LprunOptions { unit: Some(1e-6), skip_zero: true, text_file: Some(txt), dump_file: Some(json), ..quick() };
     let p = lprun(&FUNCTIONS, opts, || fib(8));
     // serde_json's default float parser may differ in the last bit
     // (exact round trips need its `float_roundtrip` feature, which would
-    // rebuild evcxr's whole tree): compare the probe cost with a tolerance.
+    // rebuild evcxr's whole tree): compare the floats with a tolerance.
     let loaded = LineProfile::load(json).unwrap();
-    assert!((loaded.probe_cost_ns - p.probe_cost_ns).abs() < 1e-9 * p.probe_cost_ns.max(1.0));
-    assert_eq!(LineProfile { probe_cost_ns: p.probe_cost_ns, ..loaded }, p);
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * a.abs().max(1.0);
+    assert!(close(loaded.timing.ns_per_sample, p.timing.ns_per_sample) && close(loaded.timing.hz, p.timing.hz));
+    assert_eq!(LineProfile { timing: p.timing.clone(), ..loaded }, p);
     let text = std::fs::read_to_string(txt).unwrap();
     assert_eq!(text, p.to_text());
     assert!(text.starts_with("Timer unit: 1e-06 s\n"));

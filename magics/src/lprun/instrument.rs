@@ -67,15 +67,64 @@ fn find_fn<'a>(item: &'a mut syn::Item, path: &[String]) -> Option<(syn::Signatu
     }
 }
 
-/// Adds the frame and the probes to a function body.
+/// Adds the frame and the probes to a function body, twice, and keeps the
+/// original body beside them:
+/// `{ if LpFrame::counting() { COUNTING } else if LpFrame::marking() {
+/// MARKING } else { ORIGINAL } }`.
+///
+/// Outside a profiling session the function runs exactly the code the user
+/// wrote (a relaxed load and a branch per call): that is what `lprun` times
+/// for the Time column's scale. The counting copy counts Hits and checks
+/// for interrupts at loop headers. The marking copy only marks lines for
+/// the sampler and has no call in its loops: a never-taken call to the
+/// interrupt check made the optimiser keep `distance()`'s accumulator in
+/// memory across it, and the marked loop ran 3× slower than without it
+/// (measured); marked runs are short and are interrupted between runs.
 pub(crate) fn instrument_fn_block(block: &mut Block, probe: Probe) {
-    let mut v = Instrumenter { probe, stmt_line: None };
+    let original = block.clone();
+    let mut counting = block.clone();
+    let mut v = Instrumenter { probe, stmt_line: None, frame: local_frame(), marking: false, loops: 0 };
+    v.visit_block_mut(&mut counting);
+    counting.stmts.insert(0, v.enter());
+    // An `impl` inside the body would be defined three times (impls are
+    // global): such a function gets the counting copy alone.
+    let has_impl = original.stmts.iter().any(|s| matches!(s, Stmt::Item(syn::Item::Impl(_))));
+    if has_impl {
+        *block = counting;
+        return;
+    }
+    let mut marking = original.clone();
+    let mut v = Instrumenter { probe, stmt_line: None, frame: local_frame(), marking: true, loops: 0 };
+    v.visit_block_mut(&mut marking);
+    marking.stmts.insert(0, v.enter());
+    *block = parse_quote!({
+        if ::parlab::__private::LpFrame::counting() #counting
+        else if ::parlab::__private::LpFrame::marking() #marking
+        else #original
+    });
+}
+
+/// Adds probes to the top-level statements of a `%%lprun` body, which
+/// report to the frame `lprun_cell_start` opened (`lp_cell()`), not to a
+/// local `__lp`: a top-level `let __lp` would become a session variable.
+pub(crate) fn instrument_cell_block(block: &mut Block, probe: Probe) {
+    let mut v = Instrumenter { probe, stmt_line: None, frame: quote::quote!((*::parlab::__private::lp_cell())), marking: false, loops: 0 };
     v.visit_block_mut(block);
-    block.stmts.insert(0, v.enter());
+}
+
+fn local_frame() -> proc_macro2::TokenStream {
+    quote::quote!(__lp)
 }
 
 struct Instrumenter {
     probe: Probe,
+    /// The place probes call: `__lp`, or the cell body's frame.
+    frame: proc_macro2::TokenStream,
+    /// The marking copy: `mark` probes and `LpIter::marks`, no interrupt
+    /// checks; `pin` for statements outside loops.
+    marking: bool,
+    /// Loops around the statement being visited (in this frame).
+    loops: u32,
     /// Line of the statement being visited in the enclosing block, so a
     /// nested block on that same line (`if x { continue; }`) adds no
     /// second event for it.
@@ -98,10 +147,11 @@ impl Instrumenter {
 
     /// `{ __lp.METHOD(LINE); EXPR }`.
     fn wrap(&self, method: &str, line: u32, expr: &mut Expr) {
-        let method = syn::Ident::new(method, Span::call_site());
+        let method = syn::Ident::new(if self.marking { "mark" } else { method }, Span::call_site());
         let l = lit(line);
+        let frame = &self.frame;
         let inner = std::mem::replace(expr, Expr::Verbatim(Default::default()));
-        *expr = parse_quote!({ __lp.#method(#l); #inner });
+        *expr = parse_quote!({ #frame.#method(#l); #inner });
     }
 
     /// The condition of a `while`/`else if`, or its first `&&` operand,
@@ -142,7 +192,14 @@ impl VisitMut for Instrumenter {
             // Python (`a(); b()` is one hit).
             if probed && prev != Some(line) {
                 let l = lit(line);
-                block.stmts.push(parse_quote!(__lp.line(#l);));
+                let frame = &self.frame;
+                let method = match (self.marking, self.loops) {
+                    (false, _) => "line",
+                    (true, 0) => "pin",
+                    (true, _) => "mark",
+                };
+                let method = syn::Ident::new(method, Span::call_site());
+                block.stmts.push(parse_quote!(#frame.#method(#l);));
             }
             if !matches!(stmt, Stmt::Item(_)) {
                 prev = Some(line);
@@ -157,6 +214,12 @@ impl VisitMut for Instrumenter {
     fn visit_expr_async_mut(&mut self, _: &mut syn::ExprAsync) {}
     fn visit_expr_const_mut(&mut self, _: &mut syn::ExprConst) {}
 
+    fn visit_expr_loop_mut(&mut self, l: &mut syn::ExprLoop) {
+        self.loops += 1;
+        visit_mut::visit_expr_loop_mut(self, l);
+        self.loops -= 1;
+    }
+
     fn visit_expr_closure_mut(&mut self, c: &mut syn::ExprClosure) {
         // Only a braced body gets a frame of its own (it may run on another
         // thread, e.g. under rayon); `|x| x * 2` stays untouched, its time
@@ -166,7 +229,11 @@ impl VisitMut for Instrumenter {
                 // A new frame: its first line is an event even on the
                 // caller's line.
                 let outer = self.stmt_line.take();
+                let frame = std::mem::replace(&mut self.frame, local_frame());
+                let loops = std::mem::take(&mut self.loops);
                 self.visit_block_mut(&mut b.block);
+                self.loops = loops;
+                self.frame = frame;
                 self.stmt_line = outer;
                 b.block.stmts.insert(0, self.enter());
             }
@@ -174,14 +241,20 @@ impl VisitMut for Instrumenter {
     }
 
     fn visit_expr_for_loop_mut(&mut self, f: &mut syn::ExprForLoop) {
+        self.loops += 1;
         visit_mut::visit_expr_for_loop_mut(self, f);
+        self.loops -= 1;
         let line = lit(self.line_of(f.for_token.span));
         let iter = &f.expr;
-        *f.expr = parse_quote!(::parlab::__private::LpIter::new(&__lp, #line, #iter));
+        let frame = &self.frame;
+        let ctor = syn::Ident::new(if self.marking { "marks" } else { "new" }, Span::call_site());
+        *f.expr = parse_quote!(::parlab::__private::LpIter::#ctor(&#frame, #line, #iter));
     }
 
     fn visit_expr_while_mut(&mut self, w: &mut syn::ExprWhile) {
+        self.loops += 1;
         visit_mut::visit_expr_while_mut(self, w);
+        self.loops -= 1;
         let line = self.line_of(w.while_token.span);
         self.wrap_condition("header", line, &mut w.cond);
     }

@@ -17,8 +17,11 @@
 //! in a plain cell. Nothing here runs code: see `README.md` for the
 //! instrumenter.
 
+mod cell;
 mod grammar;
 pub(crate) mod instrument;
+
+pub(crate) use cell::plan_cell_magic;
 pub(crate) mod pretty;
 
 use crate::items::attach_impls;
@@ -118,7 +121,7 @@ fn profile_call(defs: &crate::items::Redefinition, a: &grammar::LprunArgs<'_>, b
         })
         .collect();
     let opts = format!(
-        "::parlab::__private::LprunOptions {{ unit: {:?}, skip_zero: {}, text_file: {:?}, dump_file: {:?} }}",
+        "::parlab::__private::LprunOptions {{ unit: {:?}, skip_zero: {}, text_file: {:?}, dump_file: {:?}, ..::core::default::Default::default() }}",
         a.unit, a.skip_zero, a.text_file, a.dump_file
     );
     let call = format!("::parlab::__private::lprun(&[{}], {opts}, || {{ {} }})", metas.join(", "), a.statement);

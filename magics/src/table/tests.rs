@@ -65,10 +65,6 @@ fn the_planner_knows_every_name() {
             let cell = format!("{}{} ", mode.prefix(), m.name);
             let outcome = plan(&cell, &session);
             if let Err(UsageError { message }) = &outcome {
-                // `%%lprun` is planned on the lprun branch.
-                if m.name == "lprun" && mode == Mode::Cell {
-                    continue;
-                }
                 assert!(!message.contains("not found"), "{cell}: {message}");
             }
         }

@@ -81,6 +81,15 @@ pub fn requested() -> bool {
     flag().load(Ordering::Relaxed)
 }
 
+/// The flag itself, for checks in hot loops that cannot afford a call per
+/// check: `%lprun`'s loop-header probes keep it in their frame (one load
+/// per iteration instead of a call that was ~2 ns, most of a probe's
+/// cost). Set means "call [`check`] now".
+#[inline]
+pub fn flag_ref() -> &'static AtomicBool {
+    flag()
+}
+
 /// Unwinds with [`KeyboardInterrupt`] if an interrupt was requested,
 /// consuming the request. Call it between units of work.
 #[inline]

@@ -1,31 +1,44 @@
-//! The line-profile recorder behind `%lprun`.
+//! The line-profile recorder behind `%lprun` and `%%lprun`.
 //!
 //! `parlab-magics` re-defines the profiled functions with a probe per line
 //! (`LpFrame::enter` at the top, `__lp.line(L)` before each statement, see
-//! its `lprun/README.md`) and wraps the statement in [`lprun`], which
-//! switches recording on, runs it, merges the threads' tables into a
+//! its `lprun/README.md`) next to their original body, and wraps the
+//! statement in [`lprun`], which records, merges the threads' tables into a
 //! [`LineProfile`] and shows the report.
 //!
-//! Cost model: a probe is one TSC read and two adds into this thread's
-//! table (no lock, no atomic read-modify-write), about the price of the
-//! clock read; its measured cost is subtracted per hit and printed under
-//! the timer unit. Outside a session a probe is one branch. Deliberately
-//! absent: line_profiler's second timer read per event (it would double
-//! the cost; subtraction handles the same bias).
+//! How a statement is measured (issue 12):
+//! 1. **Hits**: one run with counting probes; Hits are this run's, exactly
+//!    line_profiler's.
+//! 2. **Duration**: runs of the *original* code (probes off, sampler off),
+//!    best of as many as fit in 0.3 s, as `%timeit` would time it.
+//! 3. **Where the time goes**: more runs with marking probes under the
+//!    [sampler](crate::sample) until the statement's thread has taken
+//!    [`Sampling::min_samples`] signals (or [`Sampling::budget`] is spent).
+//!
+//! A line's time per run is then its samples × (duration / samples per run
+//! of the statement's thread). Nothing is subtracted: the probes' cost only
+//! stretches the sampled runs, and the ratio of samples cancels it (to the
+//! extent the probes slow every line alike). Measured on the 2-core VM
+//! (`bench_lprun`): see BENCHMARKS.md. Like `%timeit`, the statement runs
+//! several times; a statement that takes 0.5 s or more skips step 2 (its
+//! duration then includes the probes, and the report says so).
 
-mod clock;
+mod cell;
 mod frame;
 mod report;
 mod stats;
 mod table;
 
+pub use cell::{lp_cell, lprun_cell_end, lprun_cell_finish, lprun_cell_start};
 pub use frame::{LpFrame, LpIter};
-pub use stats::{FunctionProfile, LineProfile, LineStat, ProfileFileError};
+pub use stats::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
 
 use crate::display::{display, MimeBundle};
+use crate::sample;
+use std::any::Any;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering::Relaxed;
-use std::sync::OnceLock;
+use std::time::{Duration, Instant};
 
 /// A profiled function as the generated code describes it; its index in
 /// the slice given to [`lprun`] is its probes' `fn_id`.
@@ -52,91 +65,201 @@ pub struct LprunOptions {
     pub text_file: Option<&'static str>,
     /// `-D FILE`.
     pub dump_file: Option<&'static str>,
+    /// How long and how densely to sample (not a magic option).
+    pub sampling: Sampling,
 }
 
-/// Cost of one probe in ticks: the best of several runs of an empty
-/// probed loop, measured once per process.
-fn probe_ticks() -> f64 {
-    // Once per process, not per cell: each cell links its own copy of this
-    // crate, and a calibration disturbed by a busy machine would make one
-    // cell's report disagree with the next. The first measurement is kept
-    // in the environment.
-    const ENV: &str = "PARLAB_PROBE_TICKS";
-    static TICKS: OnceLock<f64> = OnceLock::new();
-    *TICKS.get_or_init(|| {
-        if let Some(t) = std::env::var(ENV).ok().and_then(|v| v.parse::<f64>().ok()) {
-            return t;
+/// The sampler's settings for one `lprun`.
+#[derive(Debug, Clone, Copy)]
+pub struct Sampling {
+    /// Between two signals on a thread (default 250 µs: 4,000 Hz).
+    pub period: Duration,
+    /// Stop the sampled runs once the statement's thread took this many
+    /// signals (default 4,000: a line's share is then known within ±1.6
+    /// percentage points at 95 %, per-hit time of a 5 % line within ±14 %).
+    pub min_samples: u64,
+    /// ... or once the sampled runs took this long (default 2 s).
+    pub budget: Duration,
+}
+
+impl Default for Sampling {
+    fn default() -> Self {
+        Sampling { period: sample::DEFAULT_PERIOD, min_samples: 4000, budget: Duration::from_secs(2) }
+    }
+}
+
+/// Longest statement whose duration is also measured on the original code:
+/// those runs have no probes, so no interrupt check, and the kernel gives
+/// a cell 1.2 s to stop cooperatively.
+const PLAIN_RUN_LIMIT: Duration = Duration::from_millis(500);
+/// Time spent on plain runs (best of those).
+const PLAIN_BUDGET: Duration = Duration::from_millis(300);
+
+/// Largest believable cost of one mark (see `time_runs`).
+const MAX_PROBE_NS: f64 = 1.0;
+
+type Payload = Box<dyn Any + Send>;
+
+fn run_caught<R>(stmt: &mut impl FnMut() -> R) -> Result<(), Payload> {
+    catch_unwind(AssertUnwindSafe(|| {
+        crate::interrupt::check();
+        drop(stmt())
+    }))
+}
+
+/// Runs `body` with probes in `mode` and the sampler on; returns its
+/// result, its wall time and the samples the calling thread took.
+fn sampled<T>(mode: u8, sampling: &Sampling, body: impl FnOnce(&sample::Record) -> T) -> (T, Duration, u64) {
+    sample::start(sampling.period);
+    let me = sample::thread();
+    me.keep_armed(true);
+    me.reset_samples();
+    table::MODE.store(mode, Relaxed);
+    let t = Instant::now();
+    let out = body(me);
+    let wall = t.elapsed();
+    table::MODE.store(table::OFF, Relaxed);
+    sample::stop();
+    me.keep_armed(false);
+    (out, wall, me.samples())
+}
+
+/// Runs `stmt` under the profiler (see the module doc: one counting run,
+/// plain runs, sampled runs) and returns what the probes of `functions`
+/// saw; shows the report (and writes `-T`/`-D` files) first. If `stmt`
+/// panics or is interrupted, the partial report is shown and the panic
+/// resumes, so the cell still fails.
+pub fn lprun<R>(functions: &[FnMeta], opts: LprunOptions, mut stmt: impl FnMut() -> R) -> LineProfile {
+    let sampling = opts.sampling;
+    table::reset(true);
+    let (outcome, wall, clock) = sampled(table::COUNT, &sampling, |_| run_caught(&mut stmt));
+    let lines: Vec<usize> = functions.iter().map(|f| f.lines.len()).collect();
+    let first = table::collect(&lines);
+    let busiest = table::busiest_thread_events();
+    let hz = 1e9 / sampling.period.as_nanos() as f64;
+    let mut timing = Timing { hz, runs: 1, samples: clock, ns_per_sample: per_sample(wall, clock), ..Timing::default() };
+    let mut samples: Vec<Vec<u64>> = first.iter().map(|f| f.iter().map(|l| l.samples).collect()).collect();
+    let mut failure = outcome.err();
+    // A statement that ran for PLAIN_RUN_LIMIT or more keeps the counting
+    // run's samples: repeating it would be slow, and its plain and marked
+    // runs could not be interrupted within the kernel's grace period.
+    if failure.is_none() && wall < PLAIN_RUN_LIMIT {
+        match time_runs(&mut stmt, &sampling, busiest) {
+            Ok(t) => {
+                timing = Timing { hz, ..t };
+                samples = table::collect(&lines).iter().map(|f| f.iter().map(|l| l.samples).collect()).collect();
+            }
+            Err(payload) => failure = Some(payload),
         }
-        const N: u32 = 100_000;
-        let slots: Vec<table::Slot> = (0..3).map(|_| table::Slot::default()).collect();
-        // The best of many short runs: a run that a context switch or the
-        // other hyper-thread disturbed only ever reads high.
-        let ticks = (0..25)
-            .map(|_| {
-                let frame = LpFrame::detached(&slots);
-                let t0 = clock::now();
-                for i in 0..N {
-                    frame.line(1 + (std::hint::black_box(i) & 1));
-                }
-                let t1 = clock::now();
-                drop(frame);
-                t1.wrapping_sub(t0) as f64 / N as f64
-            })
-            .fold(f64::INFINITY, f64::min);
-        // SAFETY: called from the cell's thread while no other thread of the
-        // runtime reads the environment (a profiled statement has not started).
-        unsafe { std::env::set_var(ENV, ticks.to_string()) };
-        ticks
-    })
+    }
+    let profile = build(functions, &opts, &first, &samples, timing);
+    finish(profile, &opts, failure)
 }
 
-/// Runs `stmt` with recording on and returns what the probes of
-/// `functions` saw; shows the report (and writes `-T`/`-D` files) first.
-/// If `stmt` panics or is interrupted, the partial report is shown and the
-/// panic resumes, so the cell still fails.
-pub fn lprun<R>(functions: &[FnMeta], opts: LprunOptions, stmt: impl FnOnce() -> R) -> LineProfile {
-    let (ns_per_tick, probe) = (clock::ns_per_tick(), probe_ticks());
-    table::reset();
-    table::ACTIVE.store(true, Relaxed);
-    let outcome = catch_unwind(AssertUnwindSafe(stmt));
-    table::ACTIVE.store(false, Relaxed);
-    let raw = table::collect(&functions.iter().map(|f| f.lines.len()).collect::<Vec<_>>());
-    let profile = LineProfile {
+/// Nanoseconds of one run per sample: one run lasts `run`, and the
+/// statement's thread took `samples` signals over all the sampled runs, so
+/// a line's time per run is its samples × `run` / `samples` (see the
+/// module doc).
+fn per_sample(run: Duration, samples: u64) -> f64 {
+    if samples == 0 { 0.0 } else { run.as_nanos() as f64 / samples as f64 }
+}
+
+/// Best time of one run with probes in `mode` and no sampler, over as many
+/// runs as fit in [`PLAIN_BUDGET`].
+fn best_of<R>(mode: u8, stmt: &mut impl FnMut() -> R) -> Result<(Duration, u64), Payload> {
+    table::MODE.store(mode, Relaxed);
+    let (t0, mut best, mut n) = (Instant::now(), Duration::MAX, 0u64);
+    let mut outcome = Ok(());
+    while n == 0 || (t0.elapsed() < PLAIN_BUDGET && n < 100_000) {
+        let t = Instant::now();
+        outcome = run_caught(stmt);
+        if outcome.is_err() {
+            break;
+        }
+        best = best.min(t.elapsed());
+        n += 1;
+    }
+    table::MODE.store(table::OFF, Relaxed);
+    outcome.map(|()| (best, n))
+}
+
+/// Steps 2 and 3: the duration of one plain run and of one run with
+/// marking probes (both without the sampler), then the sampled runs.
+///
+/// The marks cost something per probe event, and that cost lands in the
+/// lines that have the most events: in `distance()`, whose inner lines take
+/// 0.3 ns, the marked runs took 4× the plain one, which shrank the
+/// 15 µs `random_matrix` line to a fifth of its share. So each line's
+/// sampled time loses `probe_ns` × the probe events that ran inside it
+/// (counted in the first run, callees included), where `probe_ns` is the
+/// measured difference between marked and plain runs over the events of
+/// the busiest thread. The total then equals the plain run.
+fn time_runs<R>(stmt: &mut impl FnMut() -> R, sampling: &Sampling, busiest: u64) -> Result<Timing, Payload> {
+    let (plain, plain_runs) = best_of(table::OFF, stmt)?;
+    let (marked, _) = best_of(table::MARK, stmt)?;
+    table::reset(false);
+    let (result, _, clock) = sampled(table::MARK, sampling, |me| -> Result<(u64, Duration), Payload> {
+        let (t0, mut best, mut runs) = (Instant::now(), Duration::MAX, 0u64);
+        while runs == 0 || (me.samples() < sampling.min_samples && t0.elapsed() < sampling.budget) {
+            let t = Instant::now();
+            run_caught(stmt)?;
+            best = best.min(t.elapsed());
+            runs += 1;
+        }
+        Ok((runs, best))
+    });
+    let (runs, _) = result?;
+    let extra = marked.saturating_sub(plain).as_nanos() as f64;
+    // A mark is one store of a constant: 0.14 ns per event on `distance()`
+    // (measured). A larger figure is the noise of two wall times on a busy
+    // machine, most of all when threads share the cores, and subtracting
+    // it would wipe out lines; it is capped.
+    let probe_ns = if busiest == 0 { 0.0 } else { (extra / busiest as f64).min(MAX_PROBE_NS) };
+    Ok(Timing { hz: 0.0, runs, samples: clock, ns_per_sample: per_sample(marked, clock), probe_ns, plain_runs })
+}
+
+/// The profile of `functions` from per-line counts (hits and events from
+/// the counting run) and samples.
+fn build(functions: &[FnMeta], opts: &LprunOptions, counts: &[Vec<table::Counts>], samples: &[Vec<u64>], timing: Timing) -> LineProfile {
+    LineProfile {
         output_unit: opts.unit,
         skip_zero: opts.skip_zero,
-        probe_cost_ns: probe * ns_per_tick,
         functions: functions
             .iter()
-            .zip(raw)
-            .map(|(f, raw)| FunctionProfile {
+            .zip(counts.iter().zip(samples))
+            .map(|(f, (counts, samples))| FunctionProfile {
                 name: f.name.to_owned(),
                 file: format!("<cell {}>", f.cell),
                 first_line: f.first_line,
                 lines: f
                     .lines
                     .iter()
-                    .zip(raw)
+                    .zip(counts.iter().zip(samples))
                     .zip(f.first_line..)
-                    .map(|((source, (hits, ticks)), line)| LineStat {
+                    .map(|((source, (c, &samples)), line)| LineStat {
                         line,
                         source: (*source).to_owned(),
-                        hits,
-                        time: ((ticks as f64 - hits as f64 * probe).max(0.0) * ns_per_tick).round() as u64,
+                        hits: c.hits,
+                        time: (samples as f64 * timing.ns_per_sample - c.events as f64 * timing.probe_ns).max(0.0).round() as u64,
+                        samples,
                     })
                     .collect(),
             })
             .collect(),
+        timing,
         ..LineProfile::default()
-    };
-    show(&profile, &opts);
-    match outcome {
-        Ok(value) => drop(value),
-        Err(payload) => {
-            if crate::interrupt::is_interrupt(&*payload) {
-                println!("\n*** KeyboardInterrupt exception caught in code being profiled.");
-            }
-            resume_unwind(payload);
+    }
+}
+
+/// Shows `profile`, then resumes `failure` (after line_profiler's
+/// KeyboardInterrupt line if it is an interrupt).
+fn finish(profile: LineProfile, opts: &LprunOptions, failure: Option<Payload>) -> LineProfile {
+    show(&profile, opts);
+    if let Some(payload) = failure {
+        if crate::interrupt::is_interrupt(&*payload) {
+            println!("\n*** KeyboardInterrupt exception caught in code being profiled.");
         }
+        resume_unwind(payload);
     }
     profile
 }

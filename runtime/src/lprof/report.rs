@@ -6,7 +6,8 @@
 //! `Function: NAME at line L`, a blank line, the header, `=` to its width,
 //! one row per source line (`%6s %9s %12s %8s %8s  %-s`; columns widen to
 //! their widest value) and a blank line. parlab adds one line after the
-//! timer unit: the probe cost it subtracted.
+//! timer unit: how the times were measured and how uncertain they are
+//! (the HTML table also gives each line's ± in a column of its own).
 
 use super::stats::{FunctionProfile, LineProfile};
 use std::fmt::Write;
@@ -63,6 +64,30 @@ fn cells(f: &FunctionProfile, scalar: f64) -> Vec<Option<[String; 4]>> {
 }
 
 impl LineProfile {
+    /// The line under the timer unit: the method and its uncertainty.
+    fn method(&self) -> Option<String> {
+        let t = &self.timing;
+        if t.hz == 0.0 {
+            return None;
+        }
+        let runs = if t.runs == 1 { "1 run".to_owned() } else { format!("{} runs", t.runs) };
+        let mut s = format!("Time: sampled at {} Hz, {} samples over {runs}", t.hz.round(), t.samples);
+        if t.samples == 0 {
+            s.push_str(" (too short to sample: run it in a loop)");
+            return Some(s);
+        }
+        // Worst case of two standard errors of a share: p = 1/2.
+        let _ = write!(s, "; % Time ±{:.1} pp at most (95 %)", 100.0 / (t.samples as f64).sqrt());
+        if t.plain_runs > 0 {
+            let _ = write!(s, "; per run; probes' cost ({:.2} ns per event, measured against {} plain runs) taken out", t.probe_ns, t.plain_runs);
+        } else if t.runs > 1 {
+            s.push_str("; per run, probes' cost included");
+        } else {
+            s.push_str("; probes' cost included");
+        }
+        Some(s)
+    }
+
     fn shown(&self) -> impl Iterator<Item = &FunctionProfile> {
         self.functions.iter().filter(|f| !(self.skip_zero && f.total_hits() == 0))
     }
@@ -74,8 +99,8 @@ impl LineProfile {
     /// The report as line_profiler prints it.
     pub fn to_text(&self) -> String {
         let mut out = format!("Timer unit: {} s\n", fmt_g(self.output_unit.unwrap_or(self.timer_unit), 6));
-        if self.probe_cost_ns > 0.0 {
-            let _ = writeln!(out, "Probe cost: {:.1} ns per hit, subtracted", self.probe_cost_ns);
+        if let Some(method) = self.method() {
+            let _ = writeln!(out, "{method}");
         }
         out.push('\n');
         for f in self.shown() {
@@ -111,8 +136,8 @@ impl LineProfile {
     pub fn to_html(&self) -> String {
         let unit = fmt_g(self.output_unit.unwrap_or(self.timer_unit), 6);
         let mut out = format!("<div class=\"parlab-lprun\"><p style=\"font-family:monospace\">Timer unit: {unit} s");
-        if self.probe_cost_ns > 0.0 {
-            let _ = write!(out, " · probe cost {:.1} ns per hit, subtracted", self.probe_cost_ns);
+        if let Some(method) = self.method() {
+            let _ = write!(out, "<br>{}", escape(&method));
         }
         out.push_str("</p>");
         for f in self.shown() {
@@ -120,7 +145,8 @@ impl LineProfile {
                 out,
                 "<p style=\"font-family:monospace\">Total time: {} s · {} · <b>{}</b> at line {}</p>\
                  <table style=\"font-family:monospace;border-collapse:collapse\"><tr><th>Line #</th><th>Hits</th><th>Time</th>\
-                 <th>Per Hit</th><th>% Time</th><th style=\"text-align:left\">Line Contents</th></tr>",
+                 <th>Per Hit</th><th>% Time</th><th title=\"two standard errors of Time, from the number of samples\">± Time</th>\
+                 <th style=\"text-align:left\">Line Contents</th></tr>",
                 fmt_g(f.total_time(self.timer_unit), 6),
                 escape(&f.file),
                 escape(&f.name),
@@ -130,10 +156,16 @@ impl LineProfile {
             for (l, c) in f.lines.iter().zip(cells(f, self.scalar())) {
                 let [h, t, p, pc] = c.unwrap_or_default();
                 let pct = if total == 0 { 0.0 } else { 100.0 * l.time as f64 / total as f64 };
+                let err = if l.hits == 0 || self.timing.samples == 0 {
+                    String::new()
+                } else {
+                    format!("{:5.1}", self.timing.error_ns(l.samples) * self.scalar())
+                };
                 let _ = write!(
                     out,
                     "<tr><td style=\"text-align:right\">{}</td><td style=\"text-align:right\">{h}</td><td style=\"text-align:right\">{t}</td>\
                      <td style=\"text-align:right\">{p}</td><td style=\"text-align:right;background:linear-gradient(to right,rgba(230,85,13,.55) {pct:.1}%,transparent {pct:.1}%)\">{pc}</td>\
+                     <td style=\"text-align:right;color:#888\">{err}</td>\
                      <td style=\"text-align:left;white-space:pre\">{}</td></tr>",
                     l.line,
                     highlight(&l.source)
@@ -221,10 +253,10 @@ mod snapshot {
             ("            D[i, j] = np.sqrt(d)", 10_000, 11_394_283),
             ("", 0, 0),
         ];
-        let lines = rows.iter().zip(1..).map(|(&(s, hits, time), line)| LineStat { line, source: s.into(), hits, time }).collect();
-        let never = FunctionProfile { name: "unused".into(), file: "<cell 3>".into(), first_line: 1, lines: vec![LineStat { line: 1, source: "fn unused() {}".into(), hits: 0, time: 0 }] };
+        let lines = rows.iter().zip(1..).map(|(&(s, hits, time), line)| LineStat { line, source: s.into(), hits, time, samples: time / 100_000 }).collect();
+        let never = FunctionProfile { name: "unused".into(), file: "<cell 3>".into(), first_line: 1, lines: vec![LineStat { line: 1, source: "fn unused() {}".into(), hits: 0, time: 0, samples: 0 }] };
         LineProfile {
-            probe_cost_ns: 7.93,
+            timing: crate::lprof::Timing { hz: 4000.0, runs: 3, samples: 15_316, ns_per_sample: 100_000.0, plain_runs: 12, probe_ns: 0.93 },
             functions: vec![FunctionProfile { name: "distance".into(), file: "<cell 2>".into(), first_line: 1, lines }, never],
             ..LineProfile::default()
         }

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// let p = LineProfile {
 ///     functions: vec![FunctionProfile {
 ///         name: "f".into(), file: "<cell 1>".into(), first_line: 1,
-///         lines: vec![LineStat { line: 2, source: "    g();".into(), hits: 3, time: 1500 }],
+///         lines: vec![LineStat { line: 2, source: "    g();".into(), hits: 3, time: 1500, samples: 0 }],
 ///     }],
 ///     ..LineProfile::default()
 /// };
@@ -27,15 +27,16 @@ pub struct LineProfile {
     pub output_unit: Option<f64>,
     /// `-z`/`-s`: leave out functions that were never hit.
     pub skip_zero: bool,
-    /// Measured cost of one probe, already subtracted from every hit.
-    pub probe_cost_ns: f64,
+    /// How the times were measured (sampling rate, runs, samples).
+    #[serde(default)]
+    pub timing: Timing,
     /// The profiled functions, in `-f` order.
     pub functions: Vec<FunctionProfile>,
 }
 
 impl Default for LineProfile {
     fn default() -> Self {
-        LineProfile { timer_unit: 1e-9, output_unit: None, skip_zero: false, probe_cost_ns: 0.0, functions: Vec::new() }
+        LineProfile { timer_unit: 1e-9, output_unit: None, skip_zero: false, timing: Timing::default(), functions: Vec::new() }
     }
 }
 
@@ -61,9 +62,53 @@ pub struct LineStat {
     pub source: String,
     /// Times the line ran (0: never, shown with blank columns).
     pub hits: u64,
-    /// Total time in timer units, from each start of the line to the next
-    /// line event of the same call (callees included).
+    /// Total time in timer units for one run of the statement, from each
+    /// start of the line to the next line event of the same call (callees
+    /// included), estimated from `samples`.
     pub time: u64,
+    /// Sampler signals that found this line running (over all sampled runs).
+    #[serde(default)]
+    pub samples: u64,
+}
+
+/// How a [`LineProfile`]'s times were measured.
+///
+/// Each line's time is `samples × ns_per_sample − events × probe_ns`: its
+/// share of the sampler's signals, scaled by the measured duration of one
+/// run of the statement with marking probes (`ns_per_sample` = that
+/// duration / the signals the statement's own thread took), less what the
+/// probe events inside the line cost. Sampling error: a line with `n` of `N`
+/// samples has a standard error of `√(n(1 − n/N))` samples.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timing {
+    /// Sampling rate in Hz (0: not sampled).
+    pub hz: f64,
+    /// Runs of the statement the samples come from.
+    pub runs: u64,
+    /// Samples the statement's own thread took in those runs (`N`).
+    pub samples: u64,
+    /// Nanoseconds of one run that one sample stands for.
+    pub ns_per_sample: f64,
+    /// Runs of the original, uninstrumented code that timed one run (0: the
+    /// duration was taken from the probed runs, and includes the probes).
+    pub plain_runs: u64,
+    /// Cost of one probe event in the sampled runs, measured against the
+    /// plain runs; taken out of each line × the probe events that ran
+    /// inside it (0: nothing taken out).
+    #[serde(default)]
+    pub probe_ns: f64,
+}
+
+impl Timing {
+    /// Two standard errors, in timer units (ns), of a line with `samples`.
+    pub fn error_ns(&self, samples: u64) -> f64 {
+        if self.samples == 0 {
+            return 0.0;
+        }
+        let n = samples as f64;
+        let p = (n / self.samples as f64).min(1.0);
+        2.0 * (n * (1.0 - p)).max(1.0).sqrt() * self.ns_per_sample
+    }
 }
 
 impl FunctionProfile {

@@ -1,11 +1,12 @@
-//! Per-thread hit/time tables and their merge.
+//! Per-thread hit/sample tables and their merge.
 //!
 //! Hot path: a probe adds to a slot of *its own thread's* table through a
 //! pointer its frame looked up once at function entry; no lock, no shared
-//! cache line, no read-modify-write instruction. Slots are `AtomicU64`
-//! accessed with relaxed loads and stores (plain `mov`s on x86-64) only so
-//! that the merge, which reads other threads' tables after the statement
-//! finished, is not a data race.
+//! cache line, no read-modify-write instruction. The sampler's signal
+//! handler adds to `samples` of the same thread's slots (it runs on that
+//! thread). Slots are `AtomicU64` accessed with relaxed loads and stores
+//! (plain `mov`s on x86-64) only so that the merge, which reads other
+//! threads' tables after the statement finished, is not a data race.
 //!
 //! Each thread registers a table per profiled function on first use in a
 //! global list (under a mutex, once). Tables are never freed: a frame that
@@ -14,18 +15,26 @@
 //! functions × lines.
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 
-/// Whether a session is recording; frames entered while false stay inert.
-pub(crate) static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// What probes do now: nothing ([`OFF`]: instrumented functions run their
+/// original body), count hits and mark lines ([`COUNT`]), or only mark
+/// lines for the sampler ([`MARK`]).
+pub(crate) static MODE: AtomicU8 = AtomicU8::new(OFF);
+pub(crate) const OFF: u8 = 0;
+pub(crate) const COUNT: u8 = 1;
+pub(crate) const MARK: u8 = 2;
 
-/// Hits and ticks of one line on one thread.
+/// Hits and samples of one line on one thread, and the probe events that
+/// ran while the line was running (its own and its callees': what the
+/// probes added to the line's sampled time, see `super::correct`).
 #[derive(Debug, Default)]
-#[repr(C, align(16))]
+#[repr(C, align(32))]
 pub(crate) struct Slot {
     pub(crate) hits: AtomicU64,
-    pub(crate) ticks: AtomicU64,
+    pub(crate) samples: AtomicU64,
+    pub(crate) events: AtomicU64,
 }
 
 /// Slots kept empty on each side of a table so that two threads' tables
@@ -35,6 +44,8 @@ const PAD: usize = 4;
 #[derive(Debug)]
 struct Table {
     fn_id: u32,
+    /// The thread's event counter (identifies the thread).
+    thread: usize,
     /// `PAD` + lines + 1 sink (the "no line yet" slot) + `PAD`.
     slots: Box<[Slot]>,
 }
@@ -62,7 +73,8 @@ pub(crate) fn slots(fn_id: u32, lines: u32) -> *const Slot {
         }
         if local[i].as_ref().is_none_or(|t| t.lines() < lines as usize) {
             let slots = (0..lines as usize + 1 + 2 * PAD).map(|_| Slot::default()).collect();
-            let table = Arc::new(Table { fn_id, slots });
+            let thread = crate::sample::thread() as *const crate::sample::Record as usize;
+            let table = Arc::new(Table { fn_id, thread, slots });
             REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).push(table.clone());
             local[i] = Some(table);
         }
@@ -70,26 +82,53 @@ pub(crate) fn slots(fn_id: u32, lines: u32) -> *const Slot {
     })
 }
 
-/// Zeroes every table (start of a session).
-pub(crate) fn reset() {
+/// Zeroes every table's hits (with `hits`) and samples.
+pub(crate) fn reset(hits: bool) {
     for t in REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         for s in t.slots.iter() {
-            s.hits.store(0, Relaxed);
-            s.ticks.store(0, Relaxed);
+            if hits {
+                s.hits.store(0, Relaxed);
+                s.events.store(0, Relaxed);
+            }
+            s.samples.store(0, Relaxed);
         }
     }
 }
 
-/// Per function, per line `(hits, ticks)`, summed over threads.
-pub(crate) fn collect(line_counts: &[usize]) -> Vec<Vec<(u64, u64)>> {
-    let mut out: Vec<Vec<(u64, u64)>> = line_counts.iter().map(|&n| vec![(0, 0); n]).collect();
+/// One line's counts, summed over threads.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Counts {
+    pub(crate) hits: u64,
+    pub(crate) samples: u64,
+    pub(crate) events: u64,
+}
+
+/// Per function, per line, summed over threads.
+pub(crate) fn collect(line_counts: &[usize]) -> Vec<Vec<Counts>> {
+    let mut out: Vec<Vec<Counts>> = line_counts.iter().map(|&n| vec![Counts::default(); n]).collect();
     for t in REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let Some(lines) = out.get_mut(t.fn_id as usize) else { continue };
         let n = lines.len().min(t.lines());
         for (acc, s) in lines.iter_mut().zip(&t.slots[PAD..PAD + n]) {
-            acc.0 += s.hits.load(Relaxed);
-            acc.1 += s.ticks.load(Relaxed);
+            acc.hits += s.hits.load(Relaxed);
+            acc.samples += s.samples.load(Relaxed);
+            acc.events += s.events.load(Relaxed);
         }
     }
     out
+}
+
+/// The most probe events one thread ran (hits of all its tables): the
+/// events on the statement's critical path when threads ran in parallel,
+/// all of them when one thread did the work.
+pub(crate) fn busiest_thread_events() -> u64 {
+    let mut per_thread: Vec<(usize, u64)> = Vec::new();
+    for t in REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        let hits: u64 = t.slots.iter().map(|s| s.hits.load(Relaxed)).sum();
+        match per_thread.iter_mut().find(|(id, _)| *id == t.thread) {
+            Some((_, n)) => *n += hits,
+            None => per_thread.push((t.thread, hits)),
+        }
+    }
+    per_thread.iter().map(|(_, n)| *n).max().unwrap_or(0)
 }
