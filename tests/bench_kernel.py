@@ -156,6 +156,16 @@ def main():
             else:
                 managers[k], kernels[k] = km, kc
     start_s = {k: statistics.median(v) for k, v in starts.items()}
+    try:
+        figures = measure(args, kernels)
+    finally:
+        for k in kernels:
+            stop(managers[k], kernels[k])
+    report_all(args, start_s, *figures)
+
+
+def measure(args, kernels):
+    """The per-cell figures, kernels alternating cell by cell."""
     plain = medians_side_by_side(kernels, lambda n: f"{n} + 1", args.rounds)
     var = medians_side_by_side(kernels, lambda n: f"let v{n} = vec![{n}u64; 1000]; v{n}.len()", args.rounds)
     overhead = []
@@ -180,9 +190,10 @@ def main():
             timed(kc, f"fn f{n}(x: u64) -> u64 {{ x + {n} }}\nlet d{n} = f{n}({n});")
     after = medians_side_by_side(kernels, lambda n: f"{n} + 1", args.rounds)
     growth = {k: (after[k] - loaded[k]) / args.defs * 1000 for k in kernels}
-    for k in kernels:
-        stop(managers[k], kernels[k])
+    return plain, var, overhead, loaded, dep, growth, threads
 
+
+def report_all(args, start_s, plain, var, overhead, loaded, dep, growth, threads):
     t0 = time.perf_counter()
     km, kc, _ = start("parlab", first="use parlab::prelude::*;\nPool::new(2).map(|x: u64| x + 1, 0..4u64)")
     first_pool = time.perf_counter() - t0

@@ -28,9 +28,9 @@ impl Show for Tagged {
 '''
 
 
-def result_data(cell):
-    res = cell.of("execute_result")
-    return res[0]["data"] if res else {}
+def html_shown(cell):
+    """The HTML a cell showed, as its value or as a display."""
+    return "".join(c["data"].get("text/html", "") for c in cell.of("execute_result") + cell.of("display_data"))
 
 
 def test_std_values_show_their_debug_text(kernel):
@@ -46,8 +46,8 @@ def test_std_values_show_their_debug_text(kernel):
 
 def test_types_with_their_own_display_keep_it(kernel):
     ok(kernel, HTML_TYPE)
-    data = result_data(ok(kernel, "Badge(7)"))
-    assert "<b>7</b>" in data.get("text/html", ""), data
+    cell = ok(kernel, "Badge(7)")
+    assert "<b>7</b>" in html_shown(cell), cell.msgs
     ok(kernel, TRAIT_TYPE)
     assert ok(kernel, "Tagged(3)").result == "tag 3"
 

@@ -23,6 +23,7 @@ pub mod interrupt;
 mod json;
 mod shared;
 mod stdout;
+#[cfg(feature = "value")]
 pub mod value;
 
 use std::io::Write;
