@@ -93,9 +93,14 @@ fn seed(dir: &Path, slots: &Path) {
 pub(crate) fn refresh_seed() -> std::io::Result<PathBuf> {
     let slot0 = cache_root().join("slots").join("0");
     let lock = File::create(slot0.join(".lock"))?;
+    // A kernel just shut down may take a moment to exit and let go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     // SAFETY: flock on a file we own.
-    if unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
-        return Err(std::io::Error::other("a kernel is using slot 0; stop it and run this again"));
+    while unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+        if std::time::Instant::now() > deadline {
+            return Err(std::io::Error::other("a kernel is using slot 0; stop it and run this again"));
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
     }
     let seed = cache_root().join("seed");
     let fresh = cache_root().join("seed.new");
