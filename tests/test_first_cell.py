@@ -1,7 +1,7 @@
 """End-to-end: a fresh kernel's first cells, which carry the process set-up.
 
 The set-up call (and any pending `:dep` line) rides on the user's first
-cell (kernel/src/engine/setup.rs), so these tests start kernels without the
+cell (kernel/src/engine/setup/), so these tests start kernels without the
 warm-up cell the other modules' fixture runs.
 """
 import json

@@ -261,15 +261,7 @@ def check_lines(text, function, lines, truth, timeit_ns, hits):
     return checks
 
 
-CHAIN = """fn chain(n: u64) -> u64 {
-    let mut x = 1;
-    for _ in 0..n {
-        x = chain4(x);
-        x = chain16(x);
-        x = chain64(x);
-    }
-    x
-}"""
+CHAIN = (FIXTURES / "chain.rs").read_text()
 
 
 def chain_truth(kernel, ks):
@@ -294,20 +286,7 @@ def test_time_column_is_true_for_the_chain(kernel):
 
 # Items of 100 dependent steps: within an item each line waits for the
 # previous one, as in `chain` (see runtime/tests/lprun_truth.rs).
-PAR_CHAIN = """fn par_chain(n: u64) -> u64 {
-    use rayon::prelude::*;
-    (0..n)
-        .into_par_iter()
-        .map(|i| {
-            let mut x = i;
-            for _ in 0..100 {
-                x = chain16(x);
-                x = chain64(x);
-            }
-            x
-        })
-        .reduce(|| 0, u64::wrapping_add)
-}"""
+PAR_CHAIN = (FIXTURES / "par_chain.rs").read_text()
 
 
 @pytest.mark.xfail(strict=False, reason="per-hit times on worker threads follow the machine's load (issue 12, open); shares are asserted in test_time_shares_are_true_for_a_rayon_closure_on_two_threads")

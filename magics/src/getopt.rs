@@ -11,10 +11,19 @@
 //! `posix=False` keeps quotes anyway, and no parlab option takes a value
 //! with spaces) and GNU-style options after the statement.
 //!
-//! ```ignore
-//! let p = getopt("n:r:qo", &[], "-n10 -qo v.sort()")?;
-//! assert_eq!(p.opts, vec![('n', Some("10".into())), ('q', None), ('o', None)]);
-//! assert_eq!(p.rest, "v.sort()");
+//! The grammar is crate-private; `%timeit` shows it through `parlab_magics::plan`:
+//!
+//! ```
+//! use parlab_magics::{plan, Plan, Session};
+//! let s = Session::default();
+//! // `-n10` glued, `-qo` combined, `-r 3` apart; the statement verbatim.
+//! let Ok(Plan::Steps(steps)) = plan("%timeit -n10 -qo -r 3 v.sort()  // sort", &s) else { panic!() };
+//! let code = &steps[0].code;
+//! assert!(code.contains("loops: 10, repeat: 3,") && code.contains("quiet: true"));
+//! assert!(code.contains("black_box(v.sort())"));
+//! // Errors in IPython's words.
+//! let err = plan("%timeit -x v.sort()", &s).unwrap_err();
+//! assert_eq!(err.message, r#"option -x not recognized (allowed: "n:r:tcp:qov:")"#);
 //! ```
 
 /// One parsed option: `-n 10` is `Opt::Short('n', Some("10"))`.

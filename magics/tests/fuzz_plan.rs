@@ -112,10 +112,14 @@ proptest! {
         ], 0..4),
         stmt in prop_oneof![Just("v.len()"), Just("f(1);"), Just("a + b // sum"), Just("let x = 1; x * 2")],
     ) {
+        // Every option here is valid alone and together, so each line
+        // must plan: a planner that refused them all would fail here.
         let cell = format!("%timeit {} {stmt}", opts.join(" "));
-        if let Ok(parlab_magics::Plan::Steps(steps)) = plan(&cell, &Session::default()) {
-            let code = &steps[0].code;
-            prop_assert!(syn::parse_str::<syn::Block>(&format!("{{{code}}}")).is_ok(), "{}", code);
-        }
+        let planned = plan(&cell, &Session::default());
+        let Ok(parlab_magics::Plan::Steps(steps)) = planned else {
+            return Err(TestCaseError::fail(format!("{cell:?} did not plan: {planned:?}")));
+        };
+        let code = &steps[0].code;
+        prop_assert!(syn::parse_str::<syn::Block>(&format!("{{{code}}}")).is_ok(), "{}", code);
     }
 }

@@ -17,30 +17,20 @@
 
 #![allow(dead_code)]
 
-use parlab::__private::{lprun, FnMeta, LprunOptions};
+use parlab::__private::{lprun, LprunOptions};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 include!("../tests/fixtures/lprun_distance.rs");
-
 include!("../tests/fixtures/random_matrix.rs");
-
 include!("../tests/fixtures/chains.rs");
+include!("../tests/fixtures/chains_alone.rs");
 
-const FUNCTIONS: [FnMeta; 2] = [
-    FnMeta { name: "distance", cell: 1, first_line: DISTANCE_FIRST_LINE, lines: DISTANCE_LINES },
-    FnMeta { name: "chain", cell: 1, first_line: CHAIN_FIRST_LINE, lines: CHAIN_LINES },
-];
-
-// The fixture's fn ids follow its own order (distance 0, fib 1, par_norms
-// 2, chain 3); ids beyond this slice are simply not collected, so `chain`
-// is profiled through a slice that has it at index 3.
-const WITH_CHAIN: [FnMeta; 4] = [
-    FUNCTIONS[0],
-    FnMeta { name: "fib", cell: 1, first_line: FIB_FIRST_LINE, lines: FIB_LINES },
-    FnMeta { name: "par_norms", cell: 1, first_line: PAR_NORMS_FIRST_LINE, lines: PAR_NORMS_LINES },
-    FUNCTIONS[1],
-];
+// A probe whose fn id is beyond the slice handed to `lprun` is not
+// collected: `distance()` (id 0) is profiled alone, `chain` (id 3) with
+// the ids before it.
+const DISTANCE: &[parlab::__private::FnMeta] = FUNCTIONS.split_at(1).0;
+const WITH_CHAIN: &[parlab::__private::FnMeta] = FUNCTIONS.split_at(4).0;
 
 /// Best of `runs` wall times of `f` run on `threads` threads at once.
 fn best(runs: usize, threads: usize, f: impl Fn() + Sync) -> Duration {
@@ -58,21 +48,6 @@ fn best(runs: usize, threads: usize, f: impl Fn() + Sync) -> Duration {
         .unwrap()
 }
 
-/// Best per-call nanoseconds of `f`.
-fn alone(calls: u64, f: fn(u64) -> u64) -> f64 {
-    (0..40)
-        .map(|_| {
-            let t = Instant::now();
-            let mut x = 1;
-            for _ in 0..calls {
-                x = f(black_box(x));
-            }
-            black_box(x);
-            t.elapsed().as_nanos() as f64 / calls as f64
-        })
-        .fold(f64::INFINITY, f64::min)
-}
-
 /// Only the counting run matters for the overhead: sample briefly.
 fn quick() -> LprunOptions {
     LprunOptions { sampling: parlab::__private::Sampling { min_samples: 100, budget: Duration::from_millis(50), ..Default::default() }, ..LprunOptions::default() }
@@ -88,7 +63,7 @@ fn main() {
     // Truth: chain's shares against the chains timed alone.
     let truth = [alone(200_000, chain4), alone(200_000, chain16), alone(50_000, chain64)];
     let sum: f64 = truth.iter().sum();
-    let p = lprun(&WITH_CHAIN, LprunOptions::default(), || black_box(chain(black_box(20_000))));
+    let p = lprun(WITH_CHAIN, LprunOptions::default(), || black_box(chain(black_box(20_000))));
     let f = &p.functions[3];
     let total: f64 = f.lines.iter().map(|l| l.time as f64).sum();
     let mut worst: f64 = 0.0;
@@ -104,7 +79,7 @@ fn main() {
 
     // Fidelity: distance()'s reported total against its plain time.
     let plain = best(RUNS, 1, || drop(black_box(plain::distance())));
-    let p = lprun(&FUNCTIONS, LprunOptions::default(), || drop(black_box(distance())));
+    let p = lprun(DISTANCE, LprunOptions::default(), || drop(black_box(distance())));
     assert_eq!(p.functions[0].total_hits(), hits_per_call);
     let reported = p.functions[0].total_time(p.timer_unit);
     eprintln!("distance: plain {:.3} ms, reported {:.3} ms ({} samples, {} runs)", plain.as_secs_f64() * 1e3, reported * 1e3, p.timing.samples, p.timing.runs);
@@ -117,7 +92,7 @@ fn main() {
         let mut counting = Duration::MAX;
         for _ in 0..15 {
             let mut first = None;
-            lprun(&FUNCTIONS, quick(), || {
+            lprun(DISTANCE, quick(), || {
                 let t = Instant::now();
                 std::thread::scope(|s| {
                     for _ in 0..threads {

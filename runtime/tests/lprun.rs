@@ -5,21 +5,13 @@
 
 #![allow(dead_code)]
 
-use parlab::__private::{lprun, FnMeta, LprunOptions, Sampling};
+use parlab::__private::{lprun, LprunOptions, Sampling};
 use parlab::LineProfile;
 use std::sync::Mutex;
 
 include!("fixtures/lprun_distance.rs");
-
 include!("fixtures/random_matrix.rs");
-
 include!("fixtures/chains.rs");
-
-const FUNCTIONS: [FnMeta; 3] = [
-    FnMeta { name: "distance", cell: 1, first_line: DISTANCE_FIRST_LINE, lines: DISTANCE_LINES },
-    FnMeta { name: "fib", cell: 1, first_line: FIB_FIRST_LINE, lines: FIB_LINES },
-    FnMeta { name: "par_norms", cell: 1, first_line: PAR_NORMS_FIRST_LINE, lines: PAR_NORMS_LINES },
-];
 
 /// Sessions are process-wide, and an instrumented function called while
 /// *another* test's session records would count there: tests of this

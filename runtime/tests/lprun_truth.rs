@@ -15,7 +15,7 @@
 
 #![allow(dead_code)]
 
-use parlab::__private::{lprun, FnMeta, LprunOptions, Sampling};
+use parlab::__private::{lprun, LprunOptions, Sampling};
 use parlab::{FunctionProfile, LineProfile};
 use std::hint::black_box;
 use std::sync::Mutex;
@@ -24,14 +24,7 @@ use std::time::{Duration, Instant};
 include!("fixtures/lprun_distance.rs");
 include!("fixtures/random_matrix.rs");
 include!("fixtures/chains.rs");
-
-const FUNCTIONS: [FnMeta; 5] = [
-    FnMeta { name: "distance", cell: 1, first_line: DISTANCE_FIRST_LINE, lines: DISTANCE_LINES },
-    FnMeta { name: "fib", cell: 1, first_line: FIB_FIRST_LINE, lines: FIB_LINES },
-    FnMeta { name: "par_norms", cell: 1, first_line: PAR_NORMS_FIRST_LINE, lines: PAR_NORMS_LINES },
-    FnMeta { name: "chain", cell: 1, first_line: CHAIN_FIRST_LINE, lines: CHAIN_LINES },
-    FnMeta { name: "par_chain", cell: 1, first_line: PAR_CHAIN_FIRST_LINE, lines: PAR_CHAIN_LINES },
-];
+include!("fixtures/chains_alone.rs");
 
 /// One profile at a time: probes of a function called while another
 /// test's session records would count there.
@@ -40,21 +33,6 @@ static SESSION: Mutex<()> = Mutex::new(());
 /// Denser and longer sampling than the default, for tight bounds.
 fn opts() -> LprunOptions {
     LprunOptions { sampling: Sampling { period: Duration::from_micros(125), min_samples: 16_000, budget: Duration::from_secs(6) }, ..LprunOptions::default() }
-}
-
-/// Best per-call nanoseconds of `f` over runs of `calls` calls.
-fn alone(calls: u64, mut f: impl FnMut(u64) -> u64) -> f64 {
-    (0..40)
-        .map(|_| {
-            let t = Instant::now();
-            let mut x = 1;
-            for _ in 0..calls {
-                x = f(black_box(x));
-            }
-            black_box(x);
-            t.elapsed().as_nanos() as f64 / calls as f64
-        })
-        .fold(f64::INFINITY, f64::min)
 }
 
 fn function<'a>(p: &'a LineProfile, name: &str) -> &'a FunctionProfile {

@@ -1,8 +1,8 @@
 //! Interrupting and ending the evaluation process.
 //!
-//! Interrupt mode is `signal` (documented in the kernelspec): the kernel
-//! receives `interrupt_request` on control and sends `SIGINT` to the
-//! evaluation process, where the runtime turns it into a flag that
+//! Interrupt mode is `message` (the kernelspec, `install.rs`): the kernel
+//! receives `interrupt_request` on control and itself sends `SIGINT` to
+//! the evaluation process, where the runtime turns it into a flag that
 //! parlab's own loops poll (no variable is lost). Code that never polls
 //! gets a grace period; then the process is killed, evcxr starts a new
 //! one, and the cell's error names the variables that were lost.

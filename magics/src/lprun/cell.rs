@@ -72,11 +72,7 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, body_line: u32, session: &
         Some(e) => quote::quote!(::parlab::__private::lprun_cell_end(&(#e))),
         None => quote::quote!(::parlab::__private::lprun_cell_end(&());),
     };
-    let mut metas: Vec<String> = defs
-        .functions
-        .iter()
-        .map(|d| format!("::parlab::__private::FnMeta {{ name: {:?}, cell: {}, first_line: {}, lines: &{:?} }}", d.path, d.cell, d.first_line, d.lines))
-        .collect();
+    let mut metas: Vec<String> = defs.functions.iter().map(super::fn_meta).collect();
     metas.push(format!(
         "::parlab::__private::FnMeta {{ name: \"<module>\", cell: {}, first_line: {body_line}, lines: &{:?} }}",
         session.execution_count, lines

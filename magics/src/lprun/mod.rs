@@ -108,18 +108,16 @@ fn attached(lines: &[&str], index: usize, session: &Session) -> Option<(String, 
     Some((out[..at].join("\n"), out[at + 1..].join("\n")))
 }
 
+/// The runtime's description of one profiled function, as a
+/// `::parlab::__private::FnMeta { … }` expression (its probe id is its
+/// index in the slice handed to the runtime).
+pub(crate) fn fn_meta(d: &crate::items::ProfiledFn) -> String {
+    format!("::parlab::__private::FnMeta {{ name: {:?}, cell: {}, first_line: {}, lines: &{:?} }}", d.path, d.cell, d.first_line, d.lines)
+}
+
 /// Step 2: `[let p =] ::parlab::__private::lprun(&[FnMeta…], options, || { STMT });`.
 fn profile_call(defs: &crate::items::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
-    let metas: Vec<String> = defs
-        .functions
-        .iter()
-        .map(|d| {
-            format!(
-                "::parlab::__private::FnMeta {{ name: {:?}, cell: {}, first_line: {}, lines: &{:?} }}",
-                d.path, d.cell, d.first_line, d.lines
-            )
-        })
-        .collect();
+    let metas: Vec<String> = defs.functions.iter().map(fn_meta).collect();
     let opts = format!(
         "::parlab::__private::LprunOptions {{ unit: {:?}, skip_zero: {}, text_file: {:?}, dump_file: {:?}, ..::core::default::Default::default() }}",
         a.unit, a.skip_zero, a.text_file, a.dump_file

@@ -124,8 +124,10 @@ impl LpFrame {
         // slots, alive for the whole process; `entry` is in a leaked record.
         unsafe {
             let s = &*self.slots.add(line.wrapping_sub(self.base).min(self.len) as usize);
-            // Wrapping: cells build with overflow checks, and a probe must
-            // never panic.
+            // Wrapping: a probe must never panic, whatever profile builds
+            // it. Cells build without overflow checks (the kernel sets
+            // release semantics), but a debug `cargo test`, or a user's
+            // CARGO_PROFILE_DEV_OVERFLOW_CHECKS, turns them on.
             s.hits.store(s.hits.load(Relaxed).wrapping_add(1), Relaxed);
             let events = &(*self.record).events;
             let e = events.load(Relaxed);

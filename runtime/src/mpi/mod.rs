@@ -6,7 +6,17 @@
 //! split the work, let every rank do its share, combine the results on one
 //! rank, and time the whole thing:
 //!
-//! ```ignore
+//! ```no_run
+//! # // Compiled with the `mpi` feature only: without it there is no MPI.
+//! # #[cfg(feature = "mpi")]
+//! # fn main() {
+//! # use parlab::mpi::prelude::*;
+//! # const TASKS: u64 = 1_000;
+//! # fn work(i: u64) -> u64 { i * i }
+//! # // What the generated `main` binds around the cell's body.
+//! # let universe = mpi::initialize().unwrap();
+//! # let world = universe.world();
+//! # let (rank, size) = (world.rank(), world.size());
 //! // the body of a `%%mpirun -n 2` cell
 //! let mine = split_range(0..TASKS, rank, size);
 //! let total = timed(&world, "2 ranks", || {
@@ -16,6 +26,9 @@
 //! if let Some(total) = total {
 //!     println!("total = {total}");
 //! }
+//! # }
+//! # #[cfg(not(feature = "mpi"))]
+//! # fn main() {}
 //! ```
 //!
 //! [`split_range`] and [`split_slice`] are plain arithmetic and always
