@@ -77,6 +77,16 @@ def test_a_dep_that_does_not_resolve_loses_nothing(kernel, tmp_path):
     assert ok(kernel, "before + kept_counter::bump()").result == "3"
 
 
+def test_an_edited_path_crate_is_loaded_again(kernel, tmp_path):
+    crate = counter_crate(tmp_path, package="edited_crate")
+    ok(kernel, f':dep edited_crate = {{ path = "{crate}" }}\nedited_crate::bump()')
+    lib = crate / "src" / "lib.rs"
+    lib.write_text(lib.read_text() + "pub fn version() -> u32 { 2 }\n")
+    # The loader keeps a library it has loaded by name: the edit must give
+    # the shared library a new one, or this cell would not find `version`.
+    assert ok(kernel, "edited_crate::version()").result == "2"
+
+
 def test_a_pool_made_in_one_cell_works_in_the_next(kernel):
     ok(kernel, "use parlab::prelude::*;\nlet p2 = Pool::new(2);")
     cell = ok(kernel, "p2.map(|x: u64| x + 1, 0..4u64)")

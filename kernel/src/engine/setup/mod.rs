@@ -181,7 +181,12 @@ impl Setup {
         if deps.is_empty() {
             return None;
         }
-        let settings = format!("opt={}; {}", build.cargo_opt_level(), self.child.build_env(&self.linker));
+        let mut settings = format!("opt={}; {}", build.cargo_opt_level(), self.child.build_env(&self.linker));
+        for (name, spec) in &deps {
+            if let Some(dir) = shared::spec_path(spec) {
+                settings.push_str(&format!("; {name}@{}", shared::sources_stamp(&dir)));
+            }
+        }
         Some(SharedSet { deps, settings })
     }
 

@@ -148,6 +148,44 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// What changes when a path crate's sources change: the newest
+/// modification time and the number of files under `dir` (less `target/`
+/// and dot-directories; at most 10,000 entries are looked at). A rebuilt
+/// dylib under the same name would not be loaded again (the loader reuses
+/// the object it has), so an edited path crate must give a new name.
+pub(crate) fn sources_stamp(dir: &Path) -> String {
+    let (mut newest, mut files, mut budget) = (0u128, 0usize, 10_000usize);
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else { continue };
+        for entry in entries.flatten() {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let name = entry.file_name();
+            let Ok(kind) = entry.file_type() else { continue };
+            if kind.is_dir() {
+                if name != "target" && !name.to_string_lossy().starts_with('.') {
+                    stack.push(entry.path());
+                }
+            } else if let Ok(modified) = entry.metadata().and_then(|m| m.modified()) {
+                files += 1;
+                let t = modified.duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or(0);
+                newest = newest.max(t);
+            }
+        }
+    }
+    format!("{files}@{newest}")
+}
+
+/// The directory a `path = "…"` spec names, if any.
+pub(crate) fn spec_path(spec: &str) -> Option<PathBuf> {
+    let rest = &spec[spec.find("path")? + 4..];
+    let value = rest[rest.find('=')? + 1..].trim_start().strip_prefix('"')?;
+    Some(PathBuf::from(&value[..value.find('"')?]))
+}
+
 /// `spec` with a relative `path = "…"` made absolute against `base`, as
 /// evcxr does for its own `:dep` lines (the dylib's manifest lives
 /// elsewhere, so relative paths would point nowhere).
@@ -217,6 +255,23 @@ mod tests {
         assert_ne!(other, name);
         assert_eq!(lib.anchor().unwrap(), format!("let _ = {other}::LINKED;"));
         let _ = std::fs::remove_dir_all(root);
+    }
+
+    #[test]
+    fn an_edited_path_crate_changes_its_stamp() {
+        let dir = std::env::temp_dir().join(format!("parlab-stamp-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).unwrap();
+        std::fs::create_dir_all(dir.join("target")).unwrap();
+        std::fs::write(dir.join("src/lib.rs"), "pub fn f() {}").unwrap();
+        let before = sources_stamp(&dir);
+        std::fs::write(dir.join("target/junk"), "x").unwrap();
+        assert_eq!(sources_stamp(&dir), before, "target/ is not a source");
+        let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+        std::fs::File::options().write(true).open(dir.join("src/lib.rs")).unwrap().set_modified(later).unwrap();
+        assert_ne!(sources_stamp(&dir), before);
+        assert_eq!(spec_path(&format!("{{ path = {:?} }}", dir.display().to_string())), Some(dir.clone()));
+        assert_eq!(spec_path("\"1\""), None);
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]
