@@ -49,7 +49,7 @@ from pathlib import Path
 from jupyter_client.manager import KernelManager
 
 sys.path.insert(0, os.path.dirname(__file__))
-from conftest import run  # noqa: E402
+from conftest import run, seeded_cache  # noqa: E402
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime"
 THREADS = ('std::fs::read_to_string("/proc/self/status").unwrap().lines()'
@@ -107,13 +107,11 @@ def report(name, values, unit="s"):
     print(f"{name} {p / e:.2f} ratio")
 
 
-def second_kernel(cache_root):
+def second_kernel():
     """Start → first runtime cell of a kernel in a never-used slot, while
     another kernel runs; both in a cache that shares the real seed."""
     tmp = Path(tempfile.mkdtemp(prefix="parlab-bench-cache-"))
-    for part in ("seed", "shared"):
-        os.symlink(cache_root / part, tmp / part)
-    env = dict(os.environ, PARLAB_CACHE_DIR=str(tmp))
+    env = seeded_cache(tmp / "cache")
     km1, kc1, _ = start("parlab", env)
     try:
         km2, kc2, dt = start("parlab", env, first="use parlab::prelude::*;\nPool::new(2).map(|x: u64| x + 1, 0..4u64)")
@@ -122,13 +120,6 @@ def second_kernel(cache_root):
         stop(km1, kc1)
         shutil.rmtree(tmp, ignore_errors=True)
     return dt
-
-
-def cache_root():
-    if os.environ.get("PARLAB_CACHE_DIR"):
-        return Path(os.environ["PARLAB_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ["HOME"], ".cache")
-    return Path(base) / "parlab"
 
 
 def main():
@@ -198,7 +189,7 @@ def report_all(args, start_s, plain, var, overhead, loaded, dep, growth, threads
     km, kc, _ = start("parlab", first="use parlab::prelude::*;\nPool::new(2).map(|x: u64| x + 1, 0..4u64)")
     first_pool = time.perf_counter() - t0
     stop(km, kc)
-    second = second_kernel(cache_root())
+    second = second_kernel()
 
     report("kernel_start_s", start_s)
     report("plain_cell_s", plain)

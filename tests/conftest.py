@@ -2,6 +2,7 @@
 import os
 import queue
 import time
+from pathlib import Path
 
 import pytest
 from jupyter_client.manager import start_new_kernel
@@ -89,3 +90,22 @@ def kernel():
     yield kc
     kc.stop_channels()
     km.shutdown_kernel(now=True)
+
+
+def cache_root():
+    """The kernel's cache directory, found as kernel/src/engine/slot.rs finds it."""
+    if os.environ.get("PARLAB_CACHE_DIR"):
+        return Path(os.environ["PARLAB_CACHE_DIR"])
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ["HOME"], ".cache")
+    return Path(base) / "parlab"
+
+
+def seeded_cache(path):
+    """A new cache directory at `path` whose build slots are all cold but
+    which shares the real cache's seed and shared-library sources (their
+    paths are part of what cargo finds fresh in the seed); its environment."""
+    real = cache_root()
+    path.mkdir(parents=True, exist_ok=True)
+    for part in ("seed", "shared"):
+        os.symlink(real / part, path / part)
+    return dict(os.environ, PARLAB_CACHE_DIR=str(path))

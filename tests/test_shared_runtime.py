@@ -5,26 +5,18 @@ links (kernel/src/engine/setup/shared.rs), so a `static` exists once, rayon
 has one global pool, and a `Pool`'s threads are started once. New build
 slots start from the seed install.sh leaves (kernel/src/engine/slot.rs).
 """
-import os
 import re
 from pathlib import Path
 
 from jupyter_client.manager import start_new_kernel
 
-from conftest import FIRST_CELL_TIMEOUT, ok, run
+from conftest import FIRST_CELL_TIMEOUT, cache_root, ok, run, seeded_cache
 
 THREADS = """
 std::fs::read_to_string("/proc/self/status").unwrap()
     .lines().find(|l| l.starts_with("Threads:")).unwrap()
     .split_whitespace().nth(1).unwrap().parse::<u64>().unwrap()
 """
-
-
-def cache_root():
-    if os.environ.get("PARLAB_CACHE_DIR"):
-        return Path(os.environ["PARLAB_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.environ["HOME"], ".cache")
-    return Path(base) / "parlab"
 
 
 def counter_crate(root, package="shared_counter", lib=None):
@@ -110,16 +102,10 @@ def compiled_crates(cell):
 
 
 def test_a_second_kernel_starts_from_the_seed(tmp_path):
-    real = cache_root()
-    seed = real / "seed"
+    seed = cache_root() / "seed"
     assert (seed / "target").is_dir(), f"install.sh leaves a build seed in {seed}"
     cache = tmp_path / "cache"
-    cache.mkdir()
-    os.symlink(seed, cache / "seed")
-    # The shared libraries' sources live beside the seed; their paths are
-    # part of what cargo found fresh there.
-    os.symlink(real / "shared", cache / "shared")
-    env = dict(os.environ, PARLAB_CACHE_DIR=str(cache))
+    env = seeded_cache(cache)
     first = start_new_kernel(kernel_name="parlab", startup_timeout=120, env=env)
     try:
         ok(first[1], "1 + 1")

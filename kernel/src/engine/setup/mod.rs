@@ -372,9 +372,6 @@ impl EvcxrInterpreter {
         if let Some(again) = self.unshare_on_failure(result, prepared, out) {
             return again;
         }
-        if self.lost_value_display(result) {
-            return Settled::RunAgain;
-        }
         if self.setup.pending_deps.is_empty() {
             return Settled::Fine;
         }
@@ -454,26 +451,6 @@ impl EvcxrInterpreter {
             out.stream("stderr", &note);
         }
         Some(Settled::RunAgain)
-    }
-
-    /// rustc's "trait not in scope" for the value's `evcxr_display` means
-    /// evcxr no longer has the import among its items: it rides on the
-    /// cell again (once: a second miss is left to evcxr's fallback).
-    fn lost_value_display(&mut self, result: &Result<evcxr::EvalOutputs, evcxr::Error>) -> bool {
-        let text = match result {
-            Err(evcxr::Error::CompilationErrors(errs)) => {
-                errs.iter().map(|e| format!("{}\n{}", e.message(), e.help().join("\n"))).collect::<Vec<_>>().join("\n")
-            }
-            Err(other) => other.to_string(),
-            Ok(_) => return false,
-        };
-        let lost = text.contains("evcxr_display") && text.contains("not in scope");
-        if lost && self.setup.value_display == ValueDisplay::Imported {
-            crate::server::log("the value-display import was gone from evcxr's items; adding it again");
-            self.setup.value_display = ValueDisplay::Pending;
-            return true;
-        }
-        false
     }
 
     /// Before a cell has compiled with the prebuilt `parlab-child`, an

@@ -179,34 +179,38 @@ pub(crate) fn sources_stamp(dir: &Path) -> String {
     format!("{files}@{newest}")
 }
 
+/// Where the string of a spec's `path = "…"` key lies (the bytes between
+/// the quotes), if it has one.
+fn path_span(spec: &str) -> Option<std::ops::Range<usize>> {
+    let key = spec.find("path")?;
+    let rest = &spec[key + 4..];
+    let eq = rest.find('=')?;
+    if !rest[..eq].trim().is_empty() {
+        return None;
+    }
+    let value = rest[eq + 1..].trim_start();
+    let start = spec.len() - value.len() + 1;
+    let len = value.strip_prefix('"')?.find('"')?;
+    Some(start..start + len)
+}
+
 /// The directory a `path = "…"` spec names, if any.
 pub(crate) fn spec_path(spec: &str) -> Option<PathBuf> {
-    let rest = &spec[spec.find("path")? + 4..];
-    let value = rest[rest.find('=')? + 1..].trim_start().strip_prefix('"')?;
-    Some(PathBuf::from(&value[..value.find('"')?]))
+    path_span(spec).map(|r| PathBuf::from(&spec[r]))
 }
 
 /// `spec` with a relative `path = "…"` made absolute against `base`, as
 /// evcxr does for its own `:dep` lines (the dylib's manifest lives
 /// elsewhere, so relative paths would point nowhere).
 pub(crate) fn absolute_paths(spec: &str, base: &Path) -> String {
-    let Some(start) = spec.find("path") else { return spec.to_owned() };
-    let rest = &spec[start + 4..];
-    let Some(eq) = rest.find('=') else { return spec.to_owned() };
-    if !rest[..eq].trim().is_empty() {
-        return spec.to_owned();
-    }
-    let value = rest[eq + 1..].trim_start();
-    let Some(quoted) = value.strip_prefix('"') else { return spec.to_owned() };
-    let Some(end) = quoted.find('"') else { return spec.to_owned() };
-    let path = &quoted[..end];
-    if Path::new(path).is_absolute() {
+    let Some(r) = path_span(spec) else { return spec.to_owned() };
+    let path = Path::new(&spec[r.clone()]);
+    if path.is_absolute() {
         return spec.to_owned();
     }
     let abs = base.join(path);
     let abs = abs.canonicalize().unwrap_or(abs);
-    let value_at = spec.len() - value.len();
-    format!("{}{:?}{}", &spec[..value_at], abs.display().to_string(), &quoted[end + 1..])
+    format!("{}{:?}{}", &spec[..r.start - 1], abs.display().to_string(), &spec[r.end + 1..])
 }
 
 #[cfg(test)]
