@@ -31,8 +31,11 @@
 pub(crate) enum Opt {
     /// A one-letter option and its value when the spec gives it one (`n:`).
     Short(char, Option<String>),
-    /// A `--long` option (no values: none of ours take one).
+    /// A `--long` option without a value.
     Long(String),
+    /// A `--long VALUE` (or `--long=VALUE`) option, declared `long=` as in
+    /// Python's getopt.
+    LongValue(String, String),
 }
 
 /// The options in the order given (repeats kept) and the statement text.
@@ -51,6 +54,8 @@ pub(crate) enum GetoptError {
     NotRecognized { opt: String, spec: String, long: Vec<String> },
     #[error("option -{opt} requires argument (allowed: \"{spec}\"{})", long_suffix(.long))]
     RequiresArgument { opt: char, spec: String, long: Vec<String> },
+    #[error("option --{opt} requires argument")]
+    RequiresLong { opt: String },
 }
 
 fn long_suffix(long: &[String]) -> String {
@@ -79,6 +84,15 @@ pub(crate) fn getopt<'a>(spec: &str, long: &[&str], args: &'a str) -> Result<Par
         if let Some(name) = word.strip_prefix("--") {
             if long.contains(&name) {
                 opts.push(Opt::Long(name.to_owned()));
+                continue;
+            }
+            let (key, attached) = name.split_once('=').map_or((name, None), |(k, v)| (k, Some(v)));
+            if long.iter().any(|l| l.strip_suffix('=') == Some(key)) {
+                let value = match attached {
+                    Some(v) => v,
+                    None => words.next().ok_or_else(|| GetoptError::RequiresLong { opt: key.to_owned() })?,
+                };
+                opts.push(Opt::LongValue(key.to_owned(), value.to_owned()));
                 continue;
             }
             return Err(GetoptError::NotRecognized { opt: word[1..].to_owned(), spec: spec.to_owned(), long: err_long() });

@@ -20,6 +20,7 @@ pub mod namespace;
 pub mod table;
 mod timeit;
 mod lprun;
+mod prun;
 pub mod mpirun;
 mod plan;
 

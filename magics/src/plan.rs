@@ -127,6 +127,7 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
                 let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
                 crate::lprun::plan_cell_magic(args, body, magic_line + 1, session)
             }
+            Handler::Prun => crate::prun::plan_cell_magic(args, body, session),
             Handler::Mpirun => {
                 // Blank lines above the magic line still count as cell lines.
                 let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
@@ -175,6 +176,10 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
                         explain = Explain::TimedStatement;
                         timed = true;
                         crate::timeit::rewrite_line_magic(h, m.args, m.binding, session)?
+                    }
+                    Some(Handler::Prun) => {
+                        timed = true;
+                        crate::prun::rewrite_line_magic(m.args, m.binding, cell, session)?
                     }
                     Some(Handler::Env) if m.binding.is_empty() => crate::namespace::env_line(m.args),
                     _ => return Err(UsageError::new(format!("Line magic function `%{}` cannot be used here.", m.name))),

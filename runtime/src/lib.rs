@@ -23,12 +23,14 @@ mod input;
 mod timeit;
 mod lprof;
 mod pool;
+mod prof;
 mod sample;
 
 pub use display::{clear_output, display, DisplayHandle, MimeBundle};
 pub use input::{input, password};
 pub use interrupt::KeyboardInterrupt;
 pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
+pub use prof::{FunctionStat, Profile, SortKey, StackStat};
 pub use timeit::{compare, format_time, TimeitResult};
 pub use pool::{
     scaling, with_threads, AsyncResult, Imap, ImapUnordered, Pool, ProcessImap, ProcessPool,
@@ -63,5 +65,6 @@ pub mod __private {
     pub mod sample {
         pub use crate::sample::{period, running, start, stop, thread, Entry, Record, DEFAULT_PERIOD};
     }
+    pub use crate::prof::{prun, PrunFn, PrunOptions, SortKey};
     pub use crate::timeit::{no_raise, time_cell, time_end, time_start, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

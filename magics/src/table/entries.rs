@@ -47,6 +47,21 @@ const LPRUN_OPTIONS: &[MagicOption] = &[
     valued("-D", "FILE", "Also save the profile to FILE (JSON); `LineProfile::load` reads it back."),
 ];
 
+const PRUN_OPTIONS: &[MagicOption] = &[
+    valued("-s", "KEY", "Sort the table by KEY: `tottime` (time in the function itself, the default; `time` too), \
+        `cumtime` (with its callees; `cumulative` too) or `samples`."),
+    valued("-l", "N", "Show only the first N rows of the table."),
+    flag("-r", "Return the `Profile` as the value of the magic (`let p = %prun -r f();`): `p.share(\"f\")`, \
+        `p.functions`, `p.collapsed()`."),
+    flag("-q", "Quiet: show nothing (useful with -r, -T or -D)."),
+    valued("-T", "FILE", "Also write the text table to FILE."),
+    valued("-D", "FILE", "Also write the stacks to FILE in the collapsed format (`a;b;c 120`, µs of CPU time) \
+        that inferno and speedscope read."),
+    valued("--rate", "HZ", "Samples per second of each thread's CPU time (default 1000). Linux delivers them at most \
+        at its scheduler tick (250 Hz here), so higher rates give no more samples."),
+    flag("--threads", "In the flame graph, one root per worker thread instead of all workers merged."),
+];
+
 const TIME_OPTIONS: &[MagicOption] = &[flag(
     "--no-raise-error",
     "After a panic, print the times and end the cell without an error (IPython's spelling).",
@@ -142,6 +157,28 @@ are not kept. A panicking rank ends the whole job (MPI_Abort) and is named in th
 Everything after `--` on the magic line goes to mpirun unchanged (`-- --bind-to core`).",
         examples: &["%%mpirun -n 4\nlet (lo, hi) = parlab::mpi::split_range(1_000_000, rank, size);\nlet part: u64 = (lo..hi).map(|i| i as u64).sum();\nlet total = parlab::mpi::reduce_sum_to_root(&world, part);\nif rank == 0 { println!(\"{total}\"); }"],
         handler: Handler::Mpirun,
+    },
+    Magic {
+        name: "prun",
+        summary: "Sampling profile of a statement: which function, yours or a library's, on any thread, takes the CPU time.",
+        line: Some("%prun [-s KEY] [-l N] [-r] [-q] [-T FILE] [-D FILE] [--rate HZ] [--threads] STATEMENT"),
+        cell: Some("%%prun [-s KEY] [-l N] [-r] [-q] [-T FILE] [-D FILE] [--rate HZ] [--threads]"),
+        bindable: true,
+        options: PRUN_OPTIONS,
+        details: "The statement runs once while every thread of the process that uses CPU (the cell's own, rayon's \
+and `Pool` workers, threads it starts) is sampled: a timer on each thread's CPU-time clock interrupts it, and its call \
+stack is recorded. Nothing is recompiled and no function needs naming, unlike %lprun.
+
+The table has IPython's layout with samples instead of calls: per function, the samples that saw it, tottime \
+(CPU seconds in the function itself), cumtime (with its callees) and its share of all CPU time. Below it, a flame \
+graph: each box is a function, as wide as its CPU time, its callers below it; work on worker threads sits under \
+`[worker threads]` (--threads: one root per thread). Notebook functions are named `name (<cell N>:line)`, \
+the cell's own code `<cell N>`, library functions by their Rust path.
+
+Cells are compiled without debug info, so a function the optimizer inlined into its caller has no frame of its own: \
+mark it `#[inline(never)]` to see it apart. `%%prun` runs the cell's body in a closure: its `let`s stay local.",
+        examples: &["%prun work(1_000_000)", "%prun -s cumtime -l 10 --threads pool.map(step, 0..64)", "let p = %prun -r -q work(10);"],
+        handler: Handler::Prun,
     },
     Magic {
         name: "time",

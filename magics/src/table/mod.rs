@@ -97,6 +97,8 @@ pub(crate) enum Handler {
     Lprun,
     /// `%load_ext line_profiler`: `crate::lprun`.
     LoadExt,
+    /// `%prun`, `%%prun`: `crate::prun`.
+    Prun,
     /// `%%mpirun`: `crate::mpirun`.
     Mpirun,
     /// `%lsmagic`: the table itself.

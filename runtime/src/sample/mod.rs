@@ -62,6 +62,8 @@
 
 #[cfg(target_os = "linux")]
 mod signal;
+#[cfg(target_os = "linux")]
+pub(crate) mod stacks;
 mod thread;
 
 pub use thread::{thread, Entry, Record};

@@ -22,7 +22,7 @@ pub(super) fn install() {
     });
 }
 
-extern "C" fn on_signal(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+extern "C" fn on_signal(_sig: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo; `si_value` is meaningful
     // for SI_TIMER, and our timers carry a pointer to a leaked `Record`,
     // which the magic number confirms.
@@ -30,8 +30,17 @@ extern "C" fn on_signal(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
         if info.is_null() || (*info).si_code != libc::SI_TIMER {
             return;
         }
-        let rec = (*info).si_value().sival_ptr as *const Record;
-        if rec.is_null() || (*rec).magic != MAGIC {
+        let ptr = (*info).si_value().sival_ptr;
+        if ptr.is_null() {
+            return;
+        }
+        // Both kinds of target start with their magic number.
+        if *(ptr as *const u64) == super::stacks::STACK_MAGIC {
+            super::stacks::on_sample(&*(ptr as *const super::stacks::Target), ctx);
+            return;
+        }
+        let rec = ptr as *const Record;
+        if (*rec).magic != MAGIC {
             return;
         }
         let rec = &*rec;
@@ -78,6 +87,12 @@ extern "C" fn on_signal(_sig: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mu
 
 /// A monotonic timer whose signal goes to thread `tid` with `rec` attached.
 pub(super) fn create_timer(rec: &Record, tid: i32) -> Option<libc::timer_t> {
+    create_timer_on(libc::CLOCK_MONOTONIC, rec as *const Record as *mut libc::c_void, tid)
+}
+
+/// A timer on `clock` whose signal goes to thread `tid`, carrying `value`
+/// (a leaked target whose first word is its magic number).
+pub(super) fn create_timer_on(clock: libc::clockid_t, value: *mut libc::c_void, tid: i32) -> Option<libc::timer_t> {
     // SAFETY: zeroed sigevent is valid; the fields set are the documented
     // SIGEV_THREAD_ID ones.
     unsafe {
@@ -85,9 +100,9 @@ pub(super) fn create_timer(rec: &Record, tid: i32) -> Option<libc::timer_t> {
         ev.sigev_notify = libc::SIGEV_THREAD_ID;
         ev.sigev_signo = libc::SIGPROF;
         ev.sigev_notify_thread_id = tid;
-        ev.sigev_value = libc::sigval { sival_ptr: rec as *const Record as *mut libc::c_void };
+        ev.sigev_value = libc::sigval { sival_ptr: value };
         let mut timer: libc::timer_t = std::ptr::null_mut();
-        (libc::timer_create(libc::CLOCK_MONOTONIC, &mut ev, &mut timer) == 0).then_some(timer)
+        (libc::timer_create(clock, &mut ev, &mut timer) == 0).then_some(timer)
     }
 }
 
