@@ -25,32 +25,26 @@ const CELL_CRATE: &str = "ctx::";
 pub(crate) struct Namer<'a> {
     functions: &'a [PrunFn],
     cell: u32,
+    objects: super::objects::Objects,
     cache: HashMap<usize, String>,
 }
 
 impl<'a> Namer<'a> {
     pub(crate) fn new(functions: &'a [PrunFn], cell: u32) -> Self {
-        Namer { functions, cell, cache: HashMap::new() }
+        Namer { functions, cell, objects: super::objects::Objects::now(), cache: HashMap::new() }
     }
 
     /// The name of the code at `ip`; `leaf`: `ip` is the interrupted
     /// instruction itself, not a return address.
     pub(crate) fn name(&mut self, ip: usize, leaf: bool) -> String {
-        // backtrace's `resolve` looks up `ip - 1` (the call instruction
-        // of a return address); the leaf is the instruction itself.
-        let at = if leaf { ip + 1 } else { ip };
+        // A return address may be one past its function's end (a call
+        // that never returns): look up the call instruction, `ip - 1`;
+        // the leaf is the interrupted instruction itself.
+        let at = if leaf { ip } else { ip.saturating_sub(1) };
         if let Some(name) = self.cache.get(&at) {
             return name.clone();
         }
-        let mut raw = None;
-        backtrace::resolve(at as *mut std::ffi::c_void, |symbol| {
-            // With line tables, inlined frames come first: the outermost
-            // (the real function) is the last one.
-            if let Some(name) = symbol.name() {
-                raw = Some(format!("{name:#}"));
-            }
-        });
-        let name = match raw {
+        let name = match self.objects.name(at) {
             Some(raw) => display_name(&raw, self.functions, self.cell),
             None => "[unknown]".to_owned(),
         };
