@@ -82,12 +82,12 @@ def test_collapsed_file_reads_back_through_inferno(kernel, tmp_path):
     assert lines and all(re.fullmatch(r"[^ ].* \d+", l) for l in lines), lines[:3]
     assert any("outer (<cell" in l and ";hot_inner (<cell" in l for l in lines), lines[:3]
     assert txt.read_text().lstrip().split()[1] == "samples"
-    check = run(kernel, f'parlab::Profile::from_collapsed(&std::fs::read_to_string({str(folded)!r}).unwrap()).unwrap().flamegraph_svg("t").unwrap().starts_with("<?xml")')
+    check = run(kernel, f'parlab::Profile::from_collapsed(&std::fs::read_to_string(\"{folded}\").unwrap()).unwrap().flamegraph_svg("t").unwrap().starts_with("<?xml")')
     assert check.result == "true", (check.error, check.stdout)
 
 
 def test_pool_work_shows_under_worker_threads(kernel):
-    cell = ok(kernel, "let q = %prun -r --threads { pool.map(|i: u64| hot_inner(200_000 + i), 0..32).len() };")
+    cell = ok(kernel, "let q = %prun -r --threads { pool.map(|i: u64| hot_inner(20_000_000 + i), 0..32).len() };")
     html = shown(cell)["text/html"]
     assert "<img" in html
     found = run(kernel, 'q.stacks.iter().any(|s| s.frames[0].starts_with("[thread parlab-pool") && s.frames.iter().any(|f| f.starts_with("hot_inner (<cell")))')

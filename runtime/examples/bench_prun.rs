@@ -51,18 +51,24 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median plain and profiled wall times of `f`, interleaved.
-fn overhead(rounds: usize, f: impl Fn() -> u64) -> (f64, f64) {
-    let (mut plain, mut profiled) = (Vec::new(), Vec::new());
+/// Median wall times of `f` plain and under the profiler (the
+/// statement's own, `Profile::wall_time`), interleaved; the median time
+/// `prun` took after the statement (symbols, table, flame graph); the
+/// median samples per run.
+fn overhead(rounds: usize, f: impl Fn() -> u64) -> (f64, f64, f64, f64) {
+    let (mut plain, mut profiled, mut after, mut samples) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for _ in 0..rounds {
         let t = Instant::now();
         black_box(f());
         plain.push(t.elapsed().as_secs_f64());
         let t = Instant::now();
-        black_box(prun(&[], quiet(), &f));
-        profiled.push(t.elapsed().as_secs_f64());
+        let p = prun(&[], quiet(), &f);
+        let total = t.elapsed().as_secs_f64();
+        profiled.push(p.wall_time);
+        after.push(total - p.wall_time);
+        samples.push(p.samples as f64);
     }
-    (median(plain), median(profiled))
+    (median(plain), median(profiled), median(after), median(samples))
 }
 
 /// CPU time of the calling thread (the truth must not count time the
@@ -85,10 +91,12 @@ fn main() {
     // Warm-up (the first session allocates the sample buffer).
     black_box(prun(&[], quiet(), || outer(100)));
 
-    let (plain, profiled) = overhead(9, || outer(black_box(3_000)));
-    println!("prun_overhead_ratio {:.3} ratio (1 thread: plain {:.1} ms, profiled {:.1} ms)", profiled / plain, plain * 1e3, profiled * 1e3);
-    let (plain, profiled) = overhead(9, || parallel(black_box(6_000)));
-    println!("prun_overhead_ratio_2threads {:.3} ratio (rayon: plain {:.1} ms, profiled {:.1} ms)", profiled / plain, plain * 1e3, profiled * 1e3);
+    let (plain, profiled, after, samples) = overhead(9, || outer(black_box(3_000)));
+    println!("prun_overhead_ratio {:.3} ratio (1 thread: plain {:.1} ms, profiled {:.1} ms, {samples} samples)", profiled / plain, plain * 1e3, profiled * 1e3);
+    println!("prun_cost_us_per_sample {:.1} us", (profiled - plain) * 1e6 / samples.max(1.0));
+    println!("prun_report_ms {:.1} ms (after the statement, -q: stop, symbols, profile)", after * 1e3);
+    let (plain, profiled, _, samples) = overhead(9, || parallel(black_box(6_000)));
+    println!("prun_overhead_ratio_2threads {:.3} ratio (rayon: plain {:.1} ms, profiled {:.1} ms, {samples} samples)", profiled / plain, plain * 1e3, profiled * 1e3);
 
     let mut errors = Vec::new();
     for _ in 0..5 {

@@ -90,9 +90,7 @@ pub(crate) const DEFAULT_RATE_HZ: u32 = 1000;
 pub fn prun<R>(functions: &[PrunFn], opts: PrunOptions, stmt: impl FnOnce() -> R) -> Profile {
     let (profile, outcome) = record(functions, &opts, stmt);
     if let Some(profile) = &profile {
-        if !opts.quiet {
-            show(profile, &opts);
-        }
+        show(profile, &opts);
     }
     if let Err(payload) = outcome {
         if crate::interrupt::is_interrupt(&*payload) {
@@ -248,19 +246,13 @@ impl Watcher {
     }
 }
 
-/// The table as text, the flame graph as an image; `-T` and `-D` files.
+/// The table as text, the flame graph as an image (unless `-q`); `-T`
+/// and `-D` files.
 fn show(profile: &Profile, opts: &PrunOptions) {
     let text = profile.to_text(opts.sort, opts.limit);
-    let mut bundle = MimeBundle::text(text.clone());
-    let title = format!("%prun: cell {}, {} samples on {} threads", opts.cell, profile.samples, profile.threads);
-    match profile.flamegraph_svg(&title) {
-        Ok(svg) => {
-            let table = crate::display::escape_html(&text);
-            bundle = bundle.with_html(format!("<pre>{table}</pre>\n{}", svg_img(&svg, "flame graph")));
-        }
-        Err(e) => println!("%prun: no flame graph ({e})."),
+    if !opts.quiet {
+        display_report(profile, opts, &text);
     }
-    display(bundle);
     if let Some(path) = opts.dump_file {
         match std::fs::write(path, profile.collapsed()) {
             Ok(()) => println!("\n*** Collapsed stacks written to file '{path}' (inferno, speedscope)."),
@@ -273,4 +265,17 @@ fn show(profile: &Profile, opts: &PrunOptions) {
             Err(e) => eprintln!("cannot write {path:?}: {e}"),
         }
     }
+}
+
+fn display_report(profile: &Profile, opts: &PrunOptions, text: &str) {
+    let mut bundle = MimeBundle::text(text.to_owned());
+    let title = format!("%prun: cell {}, {} samples on {} threads", opts.cell, profile.samples, profile.threads);
+    match profile.flamegraph_svg(&title) {
+        Ok(svg) => {
+            let table = crate::display::escape_html(text);
+            bundle = bundle.with_html(format!("<pre>{table}</pre>\n{}", svg_img(&svg, "flame graph")));
+        }
+        Err(e) => println!("%prun: no flame graph ({e})."),
+    }
+    display(bundle);
 }
