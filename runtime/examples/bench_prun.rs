@@ -51,24 +51,53 @@ fn median(mut v: Vec<f64>) -> f64 {
     v[v.len() / 2]
 }
 
-/// Median wall times of `f` plain and under the profiler (the
-/// statement's own, `Profile::wall_time`), interleaved; the median time
-/// `prun` took after the statement (symbols, table, flame graph); the
-/// median samples per run.
-fn overhead(rounds: usize, f: impl Fn() -> u64) -> (f64, f64, f64, f64) {
-    let (mut plain, mut profiled, mut after, mut samples) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+/// CPU time of the whole process (every thread), user + system: what the
+/// profiler adds, whatever else the machine runs.
+fn process_cpu() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+}
+
+/// One side-by-side measurement of `f`, plain and under `prun` (-q),
+/// interleaved `rounds` times; medians.
+struct Overhead {
+    /// Process CPU time of a plain run and of the whole `prun` call
+    /// (arming, the statement with its signals, stopping, symbols).
+    cpu: (f64, f64),
+    /// Wall time of a plain run and of the statement under the profiler
+    /// (`Profile::wall_time`): on a shared machine, mostly load.
+    wall: (f64, f64),
+    samples: f64,
+}
+
+fn overhead(rounds: usize, f: impl Fn() -> u64) -> Overhead {
+    let mut v: [Vec<f64>; 5] = Default::default();
     for _ in 0..rounds {
-        let t = Instant::now();
+        let (c, t) = (process_cpu(), Instant::now());
         black_box(f());
-        plain.push(t.elapsed().as_secs_f64());
-        let t = Instant::now();
+        v[0].push(process_cpu() - c);
+        v[1].push(t.elapsed().as_secs_f64());
+        let c = process_cpu();
         let p = prun(&[], quiet(), &f);
-        let total = t.elapsed().as_secs_f64();
-        profiled.push(p.wall_time);
-        after.push(total - p.wall_time);
-        samples.push(p.samples as f64);
+        v[2].push(process_cpu() - c);
+        v[3].push(p.wall_time);
+        v[4].push(p.samples as f64);
     }
-    (median(plain), median(profiled), median(after), median(samples))
+    let [a, b, c, d, e] = v.map(median);
+    Overhead { cpu: (a, c), wall: (b, d), samples: e }
+}
+
+fn report(name: &str, what: &str, o: &Overhead) {
+    println!(
+        "{name} {:.3} ratio ({what}: CPU plain {:.1} ms, profiled {:.1} ms; {} samples; wall ratio {:.3})",
+        o.cpu.1 / o.cpu.0,
+        o.cpu.0 * 1e3,
+        o.cpu.1 * 1e3,
+        o.samples,
+        o.wall.1 / o.wall.0
+    );
 }
 
 /// CPU time of the calling thread (the truth must not count time the
@@ -91,12 +120,11 @@ fn main() {
     // Warm-up (the first session allocates the sample buffer).
     black_box(prun(&[], quiet(), || outer(100)));
 
-    let (plain, profiled, after, samples) = overhead(9, || outer(black_box(3_000)));
-    println!("prun_overhead_ratio {:.3} ratio (1 thread: plain {:.1} ms, profiled {:.1} ms, {samples} samples)", profiled / plain, plain * 1e3, profiled * 1e3);
-    println!("prun_cost_us_per_sample {:.1} us", (profiled - plain) * 1e6 / samples.max(1.0));
-    println!("prun_report_ms {:.1} ms (after the statement, -q: stop, symbols, profile)", after * 1e3);
-    let (plain, profiled, _, samples) = overhead(9, || parallel(black_box(6_000)));
-    println!("prun_overhead_ratio_2threads {:.3} ratio (rayon: plain {:.1} ms, profiled {:.1} ms, {samples} samples)", profiled / plain, plain * 1e3, profiled * 1e3);
+    let o = overhead(9, || outer(black_box(3_000)));
+    report("prun_overhead_ratio", "1 thread", &o);
+    println!("prun_cost_us_per_sample {:.1} us (extra process CPU time / samples)", (o.cpu.1 - o.cpu.0) * 1e6 / o.samples.max(1.0));
+    let o = overhead(9, || parallel(black_box(6_000)));
+    report("prun_overhead_ratio_2threads", "rayon", &o);
 
     let mut errors = Vec::new();
     for _ in 0..5 {
