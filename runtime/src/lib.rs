@@ -61,7 +61,7 @@ pub mod __private {
     /// `parlab_child::init` itself; kept for code written against it).
     pub use parlab_child::init as init_child;
     pub use crate::lprof::{lp_cell, lprun, lprun_cell_end, lprun_cell_finish, lprun_cell_start, FnMeta, LpFrame, LpIter, LprunOptions, Sampling};
-    /// The sampling engine behind `%lprun`'s times (and a later `%prun`).
+    /// The sampling engine behind `%lprun`'s times (`%prun` uses its stack mode).
     pub mod sample {
         pub use crate::sample::{period, running, start, stop, thread, Entry, Record, DEFAULT_PERIOD};
     }

@@ -108,8 +108,10 @@ pub(crate) fn is_plumbing(name: &str) -> bool {
 /// and the pool's loop, not the work: trimmed from the root side.
 pub(crate) fn is_thread_root(name: &str) -> bool {
     const PREFIXES: &[&str] =
-        &["std::", "core::", "alloc::", "<alloc::", "<core::", "rayon_core::", "start_thread", "clone", "__clone", "[unknown]", "parlab_child::"];
-    PREFIXES.iter().any(|p| name.starts_with(p))
+        &["std::", "core::", "alloc::", "rayon_core::", "rayon::", "start_thread", "clone", "__clone", "[unknown]"];
+    // `<std::sys::thread::unix::Thread>::new::thread_start`, `<rayon_core::job::StackJob<…> as …>::execute`.
+    let path = name.strip_prefix('<').unwrap_or(name);
+    PREFIXES.iter().any(|p| path.starts_with(p))
 }
 
 #[cfg(test)]
@@ -134,5 +136,9 @@ mod tests {
         assert!(is_plumbing("core::ops::function::FnOnce::call_once"));
         assert!(!is_plumbing("hot_inner (<cell 3>:1)"));
         assert!(is_thread_root("rayon_core::registry::WorkerThread::wait_until_cold"));
+        assert!(is_thread_root("<std::sys::thread::unix::Thread>::new::thread_start"));
+        assert!(is_thread_root("<rayon_core::job::StackJob<L,F,R> as rayon_core::job::Job>::execute"));
+        assert!(!is_thread_root("<parlab::pool::checked::CheckedProducer<P> as rayon::iter::plumbing::Producer>::fold_with"));
+        assert!(!is_thread_root("hot_inner (<cell 3>:1)"));
     }
 }

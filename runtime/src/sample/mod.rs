@@ -8,7 +8,12 @@
 //! pops it at return.
 //! A timer signal then adds one to every counter on the interrupted
 //! thread's stack, and one to the thread's own total. `%lprun` points the
-//! entries at per-line counters; a later `%prun` can push one per function.
+//! entries at per-line counters.
+//!
+//! `%prun` uses the same handler in a second mode, [`stacks`]: timers on
+//! each thread's CPU-time clock whose signal records the thread's call
+//! stack instead (see there for why that clock). The handler tells the two
+//! apart by the magic number at the start of what the timer carries.
 //!
 //! Why signals and not timestamps: a timestamp per line (`rdtsc`, ~8 ns)
 //! costs more than the lines it measures, and the part of it that the
