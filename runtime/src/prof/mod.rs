@@ -13,6 +13,7 @@
 //! `/proc/self/task` every 10 ms). A waiting thread burns no CPU and takes
 //! no sample, so pools that sit idle cost nothing.
 
+#[cfg(target_os = "linux")]
 mod objects;
 mod profile;
 mod symbols;

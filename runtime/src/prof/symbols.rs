@@ -16,12 +16,14 @@
 //! (`#[inline(never)]` keeps it apart).
 
 use super::PrunFn;
+#[cfg(target_os = "linux")]
 use std::collections::HashMap;
 
 /// The crate name evcxr gives every cell (evcxr 0.22, `module.rs`).
 const CELL_CRATE: &str = "ctx::";
 
 /// Names return addresses, with a cache (one resolution per address).
+#[cfg(target_os = "linux")]
 pub(crate) struct Namer<'a> {
     functions: &'a [PrunFn],
     cell: u32,
@@ -29,6 +31,7 @@ pub(crate) struct Namer<'a> {
     cache: HashMap<usize, String>,
 }
 
+#[cfg(target_os = "linux")]
 impl<'a> Namer<'a> {
     pub(crate) fn new(functions: &'a [PrunFn], cell: u32) -> Self {
         Namer { functions, cell, objects: super::objects::Objects::now(), cache: HashMap::new() }
