@@ -3,7 +3,7 @@
 //! IPython-style traceback (never evcxr's frames), a dead process with the
 //! variables it took with it.
 
-use super::relay::PanicEvent;
+use super::marker::PanicEvent;
 use crate::interpreter::Outcome;
 
 const RED: &str = "\x1b[0;31m";

@@ -18,6 +18,7 @@ mod compile_report;
 mod complete;
 mod errors;
 mod inspect;
+mod marker;
 mod mpirun;
 mod namespace;
 mod relay;
