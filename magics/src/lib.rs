@@ -12,6 +12,7 @@
 //! assert!(matches!(plan("let x = 1;", &session), Ok(Plan::Plain(_))));
 //! ```
 
+pub mod commands;
 pub mod complete;
 mod getopt;
 pub mod help;
