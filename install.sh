@@ -73,6 +73,22 @@ else
   echo "could not install ${mpi_pkgs[*]} (needs apt-get and root or password-less sudo): %%mpirun will not work and its tests skip"
 fi
 
+say "ssh server and iproute2 for the multi-host %%mpirun test (Debian's packages; optional)"
+# tests/test_mpirun_hosts.py makes two hosts out of network namespaces (ip,
+# from iproute2) and runs an sshd of its own in each (openssh-server; the
+# test starts and stops it, and never uses the system's ssh service). On a
+# machine whose services start on install (systemd, no policy-rc.d), Debian
+# also starts that service; the test does not need it. Without them that
+# test skips, so a failure here does not stop the install.
+host_pkgs=(openssh-server openssh-client iproute2)
+if command -v dpkg >/dev/null 2>&1 && dpkg -s "${host_pkgs[@]}" >/dev/null 2>&1; then
+  echo "openssh-server, iproute2: already installed"
+elif apt_optional "${host_pkgs[@]}"; then
+  echo "openssh-server, iproute2: installed"
+else
+  echo "could not install ${host_pkgs[*]} (needs apt-get and root or password-less sudo): the multi-host test will skip"
+fi
+
 say "Chromium for the browser test (Debian's package; optional)"
 # tests/test_browser.py drives JupyterLab with Playwright in the system's
 # Chromium (Playwright's own browser download is never used). Without it
