@@ -47,6 +47,8 @@ PREFIX = "parlab-"  # namespaces: parlab-<tag>a
 BRIDGE_PREFIX = "plb"  # bridge: plb<tag>; veths: plv<tag>a (bridge side)
 RANGE = ipaddress.ip_network("10.213.0.0/16")
 PRIVSEP_DIR = Path("/run/sshd")
+WORKDIR_PREFIX = "parlab-hosts-"  # keys and configs: $TMPDIR/parlab-hosts-<tag>-XXXX
+PRIVSEP_MARK = "made-run-sshd"  # in the workdir: this run made /run/sshd
 
 
 class Unavailable(Exception):
@@ -99,7 +101,8 @@ def kill_namespace_processes(ns):
 
 
 def remove_stale():
-    """Removes the namespaces and bridges of earlier runs whose process is gone."""
+    """Removes the namespaces, bridges and key directories of earlier runs
+    whose process is gone (killed before it could clean up)."""
     for line in sh("ip", "netns", "list", check=False).splitlines():
         name = line.split()[0] if line.split() else ""
         m = re.fullmatch(rf"{PREFIX}(\d+)-\d+[a-z]+", name)
@@ -110,6 +113,21 @@ def remove_stale():
         m = re.match(rf"\d+: ({BRIDGE_PREFIX}(\d+)-\d+):", line)
         if m and not pid_alive(int(m.group(2))):
             sh("ip", "link", "del", m.group(1), check=False)  # its veths go with their namespaces
+    for workdir in Path(tempfile.gettempdir()).glob(f"{WORKDIR_PREFIX}*"):
+        m = re.match(rf"{WORKDIR_PREFIX}(\d+)-", workdir.name)
+        if m and not pid_alive(int(m.group(1))):
+            if (workdir / PRIVSEP_MARK).exists():
+                remove_privsep_dir()
+            shutil.rmtree(workdir, ignore_errors=True)  # the keys of a killed run
+
+
+def remove_privsep_dir():
+    """Removes /run/sshd, unless an sshd (started elsewhere meanwhile) needs it."""
+    if not [p for p in sh("pgrep", "-x", "sshd", check=False).split() if not _zombie(p)]:
+        try:
+            PRIVSEP_DIR.rmdir()
+        except OSError:
+            pass
 
 
 def free_subnet():
@@ -141,6 +159,7 @@ class Hosts:
     def __init__(self, names=("hostA", "hostB")):
         self.names = list(names)
         self._undo = ExitStack()
+        self.made_privsep_dir = False
 
     # -- set-up ------------------------------------------------------------
 
@@ -172,7 +191,7 @@ class Hosts:
         self.namespaces = {}
         prefix = self.subnet.prefixlen
 
-        self.workdir = Path(tempfile.mkdtemp(prefix="parlab-hosts-"))
+        self.workdir = Path(tempfile.mkdtemp(prefix=f"{WORKDIR_PREFIX}{tag}-"))
         self._undo.callback(shutil.rmtree, self.workdir, ignore_errors=True)
 
         try:
@@ -243,16 +262,11 @@ class Hosts:
         if PRIVSEP_DIR.exists():
             return
         PRIVSEP_DIR.mkdir(mode=0o755)
-
-        def remove():
-            # Only if no other sshd (started elsewhere meanwhile) needs it.
-            if not sh("pgrep", "-x", "sshd", check=False).split():
-                try:
-                    PRIVSEP_DIR.rmdir()
-                except OSError:
-                    pass
-
-        self._undo.callback(remove)
+        # For the next run, should this one be killed before it undoes it.
+        (self.workdir / PRIVSEP_MARK).touch()
+        self.made_privsep_dir = True
+        # Undone after the sshds are stopped (registered later, undone first).
+        self._undo.callback(remove_privsep_dir)
 
     def _start_sshd(self, name):
         config = self.workdir / f"sshd_config_{name}"
@@ -324,10 +338,20 @@ class Hosts:
         found += [f"sshd {p}" for p in sh("pgrep", "-f", str(self.workdir), check=False).split()]
         if self.workdir.exists():
             found.append(str(self.workdir))
+        if self.made_privsep_dir and PRIVSEP_DIR.exists():
+            found.append(str(PRIVSEP_DIR))
         return found
 
 
 _instances = itertools.count()
+
+
+def _zombie(pid):
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True  # gone
+    return stat.rsplit(")", 1)[-1].split()[0] == "Z"
 
 
 def _reap(proc):

@@ -14,6 +14,7 @@ where it can, so CI runs every test here.
 import os
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 from jupyter_client.manager import start_new_kernel
@@ -141,9 +142,11 @@ def test_leftovers_of_a_killed_run_are_removed():
         except RuntimeError as e:
             pytest.skip(f"no namespace hosts: {e}")
         netns_hosts.sh("ip", "link", "add", bridge, "type", "bridge")
+        keys = tempfile.mkdtemp(prefix=f"{netns_hosts.WORKDIR_PREFIX}{dead}-0-")
         netns_hosts.remove_stale()
         assert ns not in netns_hosts.sh("ip", "netns", "list").split()
         assert netns_hosts.sh("ip", "link", "show", bridge, check=False).strip() == ""
+        assert not os.path.exists(keys)
     finally:
         netns_hosts.sh("ip", "netns", "del", ns, check=False)
         netns_hosts.sh("ip", "link", "del", bridge, check=False)
