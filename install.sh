@@ -80,8 +80,11 @@ say "ssh server and iproute2 for the multi-host %%mpirun test (Debian's packages
 # machine whose services start on install (systemd, no policy-rc.d), Debian
 # also starts that service; the test does not need it. Without them that
 # test skips, so a failure here does not stop the install.
+# (The files are checked, not dpkg's state: a removed package whose
+# configuration is kept still counts as present for `dpkg -s`.)
 host_pkgs=(openssh-server openssh-client iproute2)
-if command -v dpkg >/dev/null 2>&1 && dpkg -s "${host_pkgs[@]}" >/dev/null 2>&1; then
+have_tools() { local t; for t in "$@"; do command -v "$t" >/dev/null 2>&1 || return 1; done; }
+if [ -x /usr/sbin/sshd ] && have_tools ssh ssh-keygen ip; then
   echo "openssh-server, iproute2: already installed"
 elif apt_optional "${host_pkgs[@]}"; then
   echo "openssh-server, iproute2: installed"
