@@ -30,7 +30,7 @@ pub(crate) use slot::refresh_seed;
 
 use crate::interpreter::{Completions, Interpreter, Outcome, Output};
 use evcxr::{CommandContext, EvalCallbacks};
-use parlab_magics::{Explain, Plan};
+use parlab_magics::{Explain, Plan, Shown};
 use relay::Relay;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -113,16 +113,15 @@ impl EvcxrInterpreter {
     }
 
     /// Evaluates one piece of code as a cell and explains how it went.
-    /// `shown` is the user's cell when `code` keeps its line numbers (a
-    /// rewritten magic line): errors are drawn over it.
-    fn run(&mut self, code: &str, count: u32, explain: Explain, shown: Option<&str>, out: &Arc<dyn Output>) -> Outcome {
+    /// Compile errors are drawn over `shown`, which `code` keeps line for
+    /// line (the user's cell, part of it, or `code` itself).
+    fn run(&mut self, code: &str, count: u32, explain: Explain, shown: &str, out: &Arc<dyn Output>) -> Outcome {
         if code.lines().any(|l| l.trim() == ":quit") {
             return errors::simple(
                 "UsageError",
                 ":quit would end the kernel's evaluation process; use the notebook's Restart Kernel instead",
             );
         }
-        let shown = shown.unwrap_or(code);
         for _ in 0..MAX_ATTEMPTS {
             if let Attempt::Done(outcome) = self.attempt(code, count, explain, shown, out) {
                 return outcome;
@@ -317,36 +316,28 @@ impl Interpreter for EvcxrInterpreter {
             Ok(plan) => plan,
             Err(usage) => return errors::simple("UsageError", usage.message),
         };
-        let needs_runtime = match &plan {
-            Plan::Steps(_) => true,
-            Plan::Plain(code) => code.contains("parlab") || code.contains("rayon"),
-            _ => false,
-        };
-        if needs_runtime {
+        if plan.needs_runtime() {
             self.setup.add_runtime();
         }
         let outcome = match plan {
             Plan::Nothing => Outcome::Ok { result: None },
             // Help, %lsmagic, %who: answered here, nothing is defined.
             p @ (Plan::Page(_) | Plan::Inspect { .. } | Plan::Lsmagic | Plan::Who { .. }) => return self.convenience(p, count, &out),
-            Plan::Plain(code) => {
-                // Stand-alone impl blocks get a name evcxr can replace (see
-                // `parlab_magics::items::attach_impls`); lines are kept.
-                let generated = parlab_magics::items::attach_impls(&code, count, &self.session.items);
-                self.run(generated.as_deref().unwrap_or(&code), count, Explain::None, Some(&code), &out)
-            }
             // A separate program: the session's items are not touched.
             Plan::Mpirun(p) => return mpirun::run(&p, &self.control, &out),
             Plan::Steps(steps) => {
-                // One step (the timing magics) keeps the cell's lines.
-                let shown = (steps.len() == 1).then_some(code);
                 let mut first_error = None;
                 let mut last = Outcome::Ok { result: None };
                 for step in steps {
                     if first_error.is_some() && !step.always {
                         continue;
                     }
-                    let o = self.run(&step.code, count, step.explain, step.shown.as_deref().or(shown), &out);
+                    let shown = match &step.shown {
+                        Shown::Cell => code,
+                        Shown::Text(text) => text,
+                        Shown::Generated => &step.code,
+                    };
+                    let o = self.run(&step.code, count, step.explain, shown, &out);
                     match o {
                         Outcome::Error { .. } if first_error.is_none() => first_error = Some(o),
                         Outcome::Error { .. } => {}
@@ -362,8 +353,7 @@ impl Interpreter for EvcxrInterpreter {
         };
         // A cell that compiled and then panicked keeps its items in evcxr.
         if matches!(&outcome, Outcome::Ok { .. }) || matches!(&outcome, Outcome::Error { ename, .. } if ename == "panic") {
-            self.session.items.record_cell(count, code);
-            self.session.build.record_cell(code);
+            self.session.commit(code);
         }
         outcome
     }

@@ -14,7 +14,7 @@
 
 use super::grammar;
 use crate::getopt::{getopt, Opt};
-use crate::plan::{Explain, Plan, Session, Step, UsageError};
+use crate::contract::{Explain, Plan, Session, Step, UsageError};
 use syn::spanned::Spanned;
 
 /// The options `%%lprun` accepts (a subset of `%lprun`'s).
@@ -89,11 +89,11 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, body_line: u32, session: &
     let code = crate::items::attach_impls(&code, session.execution_count, &session.items).unwrap_or(code);
     let mut steps = Vec::new();
     if !defs.functions.is_empty() {
-        steps.push(Step { code: defs.instrumented.clone(), always: false, explain: Explain::Internal, shown: None });
+        steps.push(Step { explain: Explain::Internal, ..Step::new(defs.instrumented.clone()) });
     }
     steps.push(Step::new(code));
     if !defs.functions.is_empty() {
-        steps.push(Step { code: defs.original, always: true, explain: Explain::Internal, shown: None });
+        steps.push(Step { always: true, explain: Explain::Internal, ..Step::new(defs.original) });
     }
     Ok(Plan::Steps(steps))
 }

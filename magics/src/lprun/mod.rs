@@ -25,7 +25,8 @@ pub(crate) use cell::plan_cell_magic;
 pub(crate) mod pretty;
 
 use crate::items::attach_impls;
-use crate::plan::{Explain, LineMagic, Plan, Session, Step, UsageError};
+use crate::contract::{Explain, Plan, Session, Shown, Step, UsageError};
+use crate::line_magic::LineMagic;
 
 /// A cell with a `%lprun`/`%load_ext` line at `index` of `lines`.
 pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usize, session: &Session) -> Result<Plan, UsageError> {
@@ -44,7 +45,7 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
         // line numbers (errors, and the names `attach_impls` derives).
         let mut rest = lines.to_vec();
         rest[index] = "";
-        return Ok(Plan::Plain(rest.join("\n")));
+        return Ok(Plan::Steps(vec![crate::plan::user_cell(rest.join("\n"), Shown::Cell, session)]));
     }
     let binding = LineMagic::parse(lines[index]).map(|m| m.binding).unwrap_or("");
     let a = grammar::parse(args)?;
@@ -66,13 +67,13 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
 
     let mut steps = Vec::new();
     if !before.trim().is_empty() {
-        steps.push(Step { shown: Some(before), ..Step::new(code_before) });
+        steps.push(Step::user(code_before, Shown::Text(before)));
     }
-    steps.push(Step { code: defs.instrumented.clone(), always: false, explain: Explain::Internal, shown: None });
+    steps.push(Step { explain: Explain::Internal, ..Step::new(defs.instrumented.clone()) });
     steps.push(Step::new(profile_call(&defs, &a, binding)));
-    steps.push(Step { code: defs.original, always: true, explain: Explain::Internal, shown: None });
+    steps.push(Step { always: true, explain: Explain::Internal, ..Step::new(defs.original) });
     if !after.trim().is_empty() {
-        steps.push(Step { shown: Some(after), ..Step::new(code_after) });
+        steps.push(Step::user(code_after, Shown::Text(after)));
     }
     Ok(Plan::Steps(steps))
 }

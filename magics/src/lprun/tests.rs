@@ -2,7 +2,8 @@
 //! runtime's hits test and benchmark run.
 
 use crate::items::ItemRegistry;
-use crate::plan::{plan, Plan, Session};
+use crate::contract::{Plan, Session};
+use crate::plan::plan;
 
 fn registry(cell: &str) -> ItemRegistry {
     let mut items = ItemRegistry::default();
@@ -126,7 +127,8 @@ fn usage_errors() {
     ]
     .join("\n"));
     assert_eq!(plan("%load_ext line_profiler", &s), Ok(Plan::Nothing));
-    assert_eq!(plan("%load_ext line_profiler\nlet x = 1;", &s), Ok(Plan::Plain("\nlet x = 1;".into())));
+    let Ok(Plan::Steps(steps)) = plan("%load_ext line_profiler\nlet x = 1;", &s) else { panic!() };
+    assert_eq!((steps.len(), steps[0].code.as_str(), &steps[0].shown), (1, "\nlet x = 1;", &crate::contract::Shown::Cell));
 }
 
 #[test]

@@ -1,7 +1,8 @@
 //! Snapshots of the generated code (each must parse as a Rust block) and
 //! of the usage errors, through the crate's public entry point [`plan`].
 
-use crate::plan::{plan, Explain, Plan, Session};
+use crate::contract::{Explain, Plan, Session};
+use crate::plan::plan;
 
 const STARTED: u128 = 1_700_000_000_123_456_789;
 
