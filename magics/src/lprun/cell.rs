@@ -51,7 +51,7 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, body_line: u32, session: &
     if let Some(stmt) = block.stmts.iter().find(|s| matches!(s, syn::Stmt::Macro(m) if m.mac.path.is_ident("lprun"))) {
         return Err(UsageError::new(format!("%%lprun cannot profile another magic (line {})", stmt.span().start().line)));
     }
-    let defs = session.items.redefinition(&a.functions).map_err(|e| UsageError::new(e.to_string()))?;
+    let defs = crate::lprun::redefine::redefinition(&session.items, &a.functions).map_err(|e| UsageError::new(e.to_string()))?;
     let body_id = defs.functions.len() as u32;
     let lines: Vec<&str> = body.split('\n').collect();
     let last = body_line + lines.len() as u32 - 1;

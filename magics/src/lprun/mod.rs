@@ -23,6 +23,7 @@ pub(crate) mod instrument;
 
 pub(crate) use cell::plan_cell_magic;
 pub(crate) mod pretty;
+pub(crate) mod redefine;
 
 use crate::items::attach_impls;
 use crate::contract::{Explain, Plan, Session, Shown, Step, UsageError};
@@ -62,7 +63,7 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
         }
         names.extend(found.into_iter().filter(|n| !a.functions.contains(n)));
     }
-    let defs = items.redefinition(&names).map_err(|e| UsageError::new(e.to_string()))?;
+    let defs = crate::lprun::redefine::redefinition(&items, &names).map_err(|e| UsageError::new(e.to_string()))?;
     let (code_before, code_after) = attached(lines, index, session).unwrap_or_else(|| (before.clone(), after.clone()));
 
     let mut steps = Vec::new();
@@ -112,12 +113,12 @@ fn attached(lines: &[&str], index: usize, session: &Session) -> Option<(String, 
 /// The runtime's description of one profiled function, as a
 /// `::parlab::__private::FnMeta { … }` expression (its probe id is its
 /// index in the slice handed to the runtime).
-pub(crate) fn fn_meta(d: &crate::items::ProfiledFn) -> String {
+pub(crate) fn fn_meta(d: &redefine::ProfiledFn) -> String {
     format!("::parlab::__private::FnMeta {{ name: {:?}, cell: {}, first_line: {}, lines: &{:?} }}", d.path, d.cell, d.first_line, d.lines)
 }
 
 /// Step 2: `[let p =] ::parlab::__private::lprun(&[FnMeta…], options, || { STMT });`.
-fn profile_call(defs: &crate::items::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
+fn profile_call(defs: &redefine::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
     let metas: Vec<String> = defs.functions.iter().map(fn_meta).collect();
     let opts = format!(
         "::parlab::__private::LprunOptions {{ unit: {:?}, skip_zero: {}, text_file: {:?}, dump_file: {:?}, ..::core::default::Default::default() }}",
