@@ -20,7 +20,7 @@ import pytest
 from jupyter_client.manager import start_new_kernel
 
 import netns_hosts
-from conftest import FIRST_CELL_TIMEOUT, run
+from conftest import FIRST_CELL_TIMEOUT, rank_lines, run
 from netns_hosts import Hosts, Unavailable
 
 BUILD_TIMEOUT = 1800  # the first %%mpirun build on a cold cache
@@ -77,15 +77,6 @@ def hosts_kernel(hosts):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
-
-
-def rank_lines(text):
-    out = {}
-    for line in text.splitlines():
-        assert line.startswith("["), f"line without a rank prefix: {line!r}"
-        rank, _, rest = line[1:].partition("] ")
-        out.setdefault(int(rank), []).append(rest)
-    return out
 
 
 def test_all_reduce_with_one_rank_on_each_host(hosts, hosts_kernel):
