@@ -70,7 +70,9 @@ fn runtime_dir() -> std::path::PathBuf {
 
 impl EvcxrInterpreter {
     pub(crate) fn new(control: Arc<ChildControl>) -> anyhow::Result<Self> {
+        let started = std::time::Instant::now();
         let slot = slot::acquire();
+        trace_span("slot", started);
         let shared_root = slot::cache_root().join("shared");
         // SAFETY: set before any other thread of ours reads the environment
         // (the engine thread is the only one touching it).
@@ -95,7 +97,9 @@ impl EvcxrInterpreter {
                 }
             }
         }
+        let context = std::time::Instant::now();
         let (ctx, outputs) = CommandContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+        trace_span("evcxr context", context);
         let relay = Relay::start(outputs.stdout, outputs.stderr);
         control.attach(ctx.process_handle());
         let mut me = EvcxrInterpreter {
@@ -107,7 +111,9 @@ impl EvcxrInterpreter {
             setup: setup::Setup::new(shared_root),
             _slot: slot,
         };
+        let session = std::time::Instant::now();
         me.start_session();
+        trace_span("session set-up", session);
         me.setup.pid = me.control.pid();
         Ok(me)
     }
@@ -152,7 +158,10 @@ impl EvcxrInterpreter {
         let was_interrupted = self.control.end();
         let compiled = !matches!(result, Err(evcxr::Error::CompilationErrors(_)));
         self.setup.compiled(&prepared, compiled);
-        match self.settle(&result, &prepared, Some(out)) {
+        let settling = std::time::Instant::now();
+        let settled = self.settle(&result, &prepared, Some(out));
+        trace_span("settle", settling);
+        match settled {
             setup::Settled::Fine => {}
             setup::Settled::RunAgain => {
                 let _ = self.relay.finish(false);
@@ -230,6 +239,13 @@ impl EvcxrInterpreter {
             self.init_child();
         }
         Attempt::Done(outcome)
+    }
+}
+
+/// With `PARLAB_TRACE_CELLS` set, logs how long a step of the kernel's own took.
+fn trace_span(what: &str, since: std::time::Instant) {
+    if std::env::var_os("PARLAB_TRACE_CELLS").is_some() {
+        crate::server::log(format!("{what} {:.1} ms", since.elapsed().as_secs_f64() * 1e3));
     }
 }
 
@@ -312,6 +328,7 @@ impl Interpreter for EvcxrInterpreter {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
+        let cell_started = std::time::Instant::now();
         let plan = match parlab_magics::plan(code, &self.session) {
             Ok(plan) => plan,
             Err(usage) => return errors::simple("UsageError", usage.message),
@@ -351,6 +368,7 @@ impl Interpreter for EvcxrInterpreter {
                 first_error.unwrap_or(last)
             }
         };
+        trace_span("cell", cell_started);
         // A cell that compiled and then panicked keeps its items in evcxr.
         if matches!(&outcome, Outcome::Ok { .. }) || matches!(&outcome, Outcome::Error { ename, .. } if ename == "panic") {
             self.session.commit(code);
