@@ -73,7 +73,12 @@ impl EvcxrInterpreter {
         let started = std::time::Instant::now();
         let slot = slot::acquire();
         trace_span("slot", started);
+        // The shared library's sources by their real path: cargo keys a path
+        // crate's build by it, so a cache reached through a symlink (or a
+        // seed made through another path) would rebuild the library (10 s).
         let shared_root = slot::cache_root().join("shared");
+        let _ = std::fs::create_dir_all(&shared_root);
+        let shared_root = shared_root.canonicalize().unwrap_or(shared_root);
         // SAFETY: set before any other thread of ours reads the environment
         // (the engine thread is the only one touching it).
         unsafe {
