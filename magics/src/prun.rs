@@ -23,7 +23,7 @@
 
 use crate::getopt::{getopt, Opt};
 use crate::items::ItemRegistry;
-use crate::plan::{Explain, Plan, Session, Step, UsageError};
+use crate::contract::{Plan, Session, Shown, Step, UsageError};
 
 const P: &str = "::parlab::__private";
 /// IPython's `%prun` spec (without `-q`'s partner `-D`'s pickle: `-D`
@@ -144,7 +144,7 @@ pub(crate) fn rewrite_line_magic(args: &str, binding: &str, cell: &str, session:
         return Err(UsageError::new(format!("%prun needs a statement to profile; {USAGE}")));
     }
     let without_magics: String =
-        cell.lines().map(|l| if crate::plan::LineMagic::parse(l).is_some() { "" } else { l }).collect::<Vec<_>>().join("\n");
+        cell.lines().map(|l| if crate::line_magic::LineMagic::parse(l).is_some() { "" } else { l }).collect::<Vec<_>>().join("\n");
     let fns = function_table(&with_cell(session, &without_magics));
     let call = call(&a, &fns, session.execution_count, stmt);
     Ok(match (binding.is_empty(), a.return_profile) {
@@ -167,7 +167,7 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, session: &Session) -> Resu
     let fns = function_table(&with_cell(session, body));
     let call = call(&a, &fns, session.execution_count, &format!("\n{body}\n"));
     let code = if a.return_profile { format!("{{ {call} }}") } else { format!("{{ {call}; }}") };
-    Ok(Plan::Steps(vec![Step { code, always: false, explain: Explain::None, shown: None }]))
+    Ok(Plan::Steps(vec![Step { shown: Shown::Cell, ..Step::new(code) }]))
 }
 
 #[cfg(test)]

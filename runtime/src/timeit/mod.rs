@@ -22,7 +22,7 @@
 //! ```
 
 mod compare;
-mod format;
+pub(crate) mod format;
 mod harness;
 mod result;
 mod time;
