@@ -24,12 +24,14 @@ mod timeit;
 mod lprof;
 mod pool;
 mod sample;
+pub mod timeline;
 
 pub use display::{clear_output, display, DisplayHandle, MimeBundle};
 pub use input::{input, password};
 pub use interrupt::KeyboardInterrupt;
 pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
 pub use timeit::{compare, format_time, TimeitResult};
+pub use timeline::{timeline, Timeline};
 pub use pool::{
     scaling, with_threads, AsyncResult, Imap, ImapUnordered, Pool, ProcessImap, ProcessPool,
     ProcessPoolError, Scaling, ScalingPoint, Starmap,
@@ -49,6 +51,7 @@ pub mod prelude {
     pub use crate::display::{clear_output, display, DisplayHandle, MimeBundle};
     pub use crate::pool::{scaling, with_threads, Pool, ProcessPool, Scaling};
     pub use crate::timeit::{compare, format_time, TimeitResult};
+    pub use crate::timeline::{timeline, Timeline};
 }
 
 /// Not public API: the entry points that kernel-generated code calls, by
@@ -63,5 +66,6 @@ pub mod __private {
     pub mod sample {
         pub use crate::sample::{period, running, start, stop, thread, Entry, Record, DEFAULT_PERIOD};
     }
+    pub use crate::timeline::{timeline_end, timeline_start};
     pub use crate::timeit::{no_raise, time_cell, time_end, time_start, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

@@ -35,6 +35,7 @@ mod imap;
 mod process;
 mod render;
 mod scaling;
+mod source;
 mod starmap;
 mod task;
 mod threads;
@@ -47,7 +48,9 @@ pub use starmap::Starmap;
 
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
+use crate::timeline::CallRecorder;
 use checked::Checked;
+use source::Counting;
 use task::Guard;
 
 /// A pool of worker threads with `multiprocessing.Pool`'s methods.
@@ -176,18 +179,43 @@ impl Pool {
         R: Send,
         F: Fn(A) -> R + Sync + Send,
     {
-        // Collecting first gives rayon an indexed source (splits evenly,
-        // results written straight to their slot); it is free for a `Vec`.
-        let items: Vec<A> = items.into_iter().collect();
+        // rayon gets an indexed source (splits evenly, results written
+        // straight to their slot): a range as a count, anything else
+        // collected, which is free for a `Vec` (see `source.rs`).
+        match Counting::of(items) {
+            Ok(range) => self.run(&f, range.into_par_iter::<A>()),
+            Err(items) => self.run(&f, items.into_iter().collect::<Vec<A>>().into_par_iter()),
+        }
+    }
+
+    /// Runs `f` on every item of `tasks` on the pool, recording the tasks
+    /// when a timeline is being taken.
+    fn run<A, R, F, P>(&self, f: &F, tasks: P) -> Vec<R>
+    where
+        P: IndexedParallelIterator<Item = A>,
+        R: Send,
+        F: Fn(A) -> R + Sync,
+    {
         let guard = Guard::default();
+        let recorder = CallRecorder::begin(Arc::as_ptr(&self.token) as usize, self.threads);
+        let rec = recorder.as_ref();
         let min_len = self.chunksize;
         let run = || {
-            let tasks = items.into_par_iter().enumerate().with_min_len(min_len);
-            Checked::new(tasks, &guard)
-                .map(|(i, a)| guard.run(i, || f(a)))
+            let tasks = tasks.enumerate().with_min_len(min_len);
+            Checked::new(tasks, &guard, rec)
+                .map(|(i, a)| match rec {
+                    None => guard.run(i, || f(a)),
+                    Some(rec) => rec.task(i, || guard.run(i, || f(a))),
+                })
                 .collect::<Vec<R>>()
         };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rayon().install(run))) {
+        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rayon().install(run)));
+        // Every task has ended: the tasks so far join the timeline, also
+        // when one of them panicked.
+        if let Some(recorder) = recorder {
+            recorder.finish();
+        }
+        match outcome {
             Ok(results) => results,
             Err(payload) => guard.rethrow(payload),
         }
