@@ -181,44 +181,49 @@ impl Pool {
     {
         // rayon gets an indexed source (splits evenly, results written
         // straight to their slot): a range as a count, anything else
-        // collected, which is free for a `Vec` (see `source.rs`).
-        match Counting::of(items) {
-            Ok(range) => self.run(&f, range.into_par_iter::<A>()),
-            Err(items) => self.run(&f, items.into_iter().collect::<Vec<A>>().into_par_iter()),
-        }
-    }
-
-    /// Runs `f` on every item of `tasks` on the pool, recording the tasks
-    /// when a timeline is being taken.
-    fn run<A, R, F, P>(&self, f: &F, tasks: P) -> Vec<R>
-    where
-        P: IndexedParallelIterator<Item = A>,
-        R: Send,
-        F: Fn(A) -> R + Sync,
-    {
+        // collected, which is free for a `Vec` (see `source.rs`). While a
+        // timeline is taken, tasks run through a loop of their own: one
+        // more branch per task in the plain loop kept the compiler from
+        // inlining its task (measured: 3.4 ns instead of 0.6 ns per
+        // trivial task).
         let guard = Guard::default();
-        let recorder = CallRecorder::begin(Arc::as_ptr(&self.token) as usize, self.threads);
-        let rec = recorder.as_ref();
-        let min_len = self.chunksize;
-        let run = || {
-            let tasks = tasks.enumerate().with_min_len(min_len);
-            Checked::new(tasks, &guard, rec)
-                .map(|(i, a)| match rec {
-                    None => guard.run(i, || f(a)),
-                    Some(rec) => rec.task(i, || guard.run(i, || f(a))),
-                })
-                .collect::<Vec<R>>()
+        let id = Arc::as_ptr(&self.token) as usize;
+        let outcome = match (CallRecorder::begin(id, self.threads), Counting::of(items)) {
+            (None, Ok(range)) => self.run(range.into_par_iter::<A>(), &guard, None, |(i, a)| guard.run(i, || f(a))),
+            (None, Err(items)) => {
+                let items: Vec<A> = items.into_iter().collect();
+                self.run(items.into_par_iter(), &guard, None, |(i, a)| guard.run(i, || f(a)))
+            }
+            (Some(rec), items) => {
+                let items: Vec<A> = match items {
+                    Ok(range) => range.iter::<A>().collect(),
+                    Err(items) => items.into_iter().collect(),
+                };
+                let outcome = self.run(items.into_par_iter(), &guard, Some(&rec), |(i, a)| rec.task(i, || guard.run(i, || f(a))));
+                // Every task has ended: the tasks so far join the
+                // timeline, also when one of them panicked.
+                rec.finish();
+                outcome
+            }
         };
-        let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rayon().install(run)));
-        // Every task has ended: the tasks so far join the timeline, also
-        // when one of them panicked.
-        if let Some(recorder) = recorder {
-            recorder.finish();
-        }
         match outcome {
             Ok(results) => results,
             Err(payload) => guard.rethrow(payload),
         }
+    }
+
+    /// Runs `task` on every `(index, item)` of `tasks` on the pool, in
+    /// chunks of at least `chunksize`, stopping early on a failure or an
+    /// interrupt (`Checked`); `rec` learns where chunks start.
+    fn run<P, T, R>(&self, tasks: P, guard: &Guard, rec: Option<&CallRecorder>, task: T) -> std::thread::Result<Vec<R>>
+    where
+        P: IndexedParallelIterator,
+        T: Fn((usize, P::Item)) -> R + Sync + Send,
+        R: Send,
+    {
+        let min_len = self.chunksize;
+        let run = || Checked::new(tasks.enumerate().with_min_len(min_len), guard, rec).map(task).collect::<Vec<R>>();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rayon().install(run)))
     }
 
     /// Like [`Pool::map`] for functions of several arguments: each item is

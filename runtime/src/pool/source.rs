@@ -21,7 +21,10 @@ use std::ops::{Range, RangeInclusive};
 /// An integer range as a start and a length; items are `start + k`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Counting {
-    start: i128,
+    /// The start's bits; items are `start + k` in wrapping 64-bit
+    /// arithmetic, truncated to the item type (exact for every integer
+    /// type up to 64 bits, and unlike `i128` it vectorises).
+    start: u64,
     len: usize,
 }
 
@@ -55,7 +58,7 @@ impl Counting {
                     let r = unsafe { &*(&items as *const I as *const Range<$t>) };
                     let len = (r.end as i128 - r.start as i128).max(0);
                     if let Ok(len) = usize::try_from(len) {
-                        return Ok(Counting { start: r.start as i128, len });
+                        return Ok(Counting { start: r.start as u64, len });
                     }
                     return Err(items);
                 }
@@ -64,7 +67,7 @@ impl Counting {
                     let r = unsafe { &*(&items as *const I as *const RangeInclusive<$t>) };
                     let len = if r.is_empty() { 0 } else { *r.end() as i128 - *r.start() as i128 + 1 };
                     if let Ok(len) = usize::try_from(len) {
-                        return Ok(Counting { start: *r.start() as i128, len });
+                        return Ok(Counting { start: *r.start() as u64, len });
                     }
                     return Err(items);
                 }
@@ -72,6 +75,12 @@ impl Counting {
         }
         for_each_int!(try_range);
         Err(items)
+    }
+
+    /// The range's items, in order.
+    pub(super) fn iter<A>(self) -> impl Iterator<Item = A> {
+        let start = self.start;
+        (0..self.len).map(move |k| item::<A>(start.wrapping_add(k as u64)))
     }
 
     /// The range as an indexed parallel iterator of `A`, the range's item
@@ -82,17 +91,17 @@ impl Counting {
     /// makes a `Counting` from such ranges).
     pub(super) fn into_par_iter<A: Send>(self) -> impl IndexedParallelIterator<Item = A> {
         let start = self.start;
-        (0..self.len).into_par_iter().map(move |k| item::<A>(start + k as i128))
+        (0..self.len).into_par_iter().map(move |k| item::<A>(start.wrapping_add(k as u64)))
     }
 }
 
-/// `value` as `A`, an integer type that holds it.
+/// `bits` truncated to `A`, an integer type.
 #[inline(always)]
-fn item<A>(value: i128) -> A {
+fn item<A>(bits: u64) -> A {
     macro_rules! try_int {
         ($t:ty) => {
             if same::<A, $t>() {
-                let v = value as $t;
+                let v = bits as $t;
                 // SAFETY: `A` is `$t`.
                 return unsafe { std::mem::transmute_copy::<$t, A>(&v) };
             }

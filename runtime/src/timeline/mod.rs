@@ -125,23 +125,18 @@ impl Timeline {
     fn from_session(s: Session) -> Self {
         let several = s.pools.len() > 1;
         let mut lanes = Vec::new();
+        let mut first_lane = std::collections::HashMap::new();
         for (k, &(pool, threads)) in s.pools.iter().enumerate() {
+            first_lane.insert(pool, lanes.len());
             for worker in 0..threads {
                 let name = if several { format!("pool {} worker {worker}", k + 1) } else { format!("worker {worker}") };
-                let tasks = s
-                    .tasks
-                    .iter()
-                    .filter(|t| t.pool == pool && t.worker == worker)
-                    .map(|t| TaskSpan {
-                        call: t.call,
-                        task: t.task,
-                        chunk: t.chunk,
-                        start: t.start.saturating_duration_since(s.started).as_secs_f64(),
-                        end: t.end.saturating_duration_since(s.started).as_secs_f64(),
-                    })
-                    .collect();
-                lanes.push(Lane { name, tasks });
+                lanes.push(Lane { name, tasks: Vec::new() });
             }
+        }
+        let seconds = |t: std::time::Instant| t.saturating_duration_since(s.started).as_secs_f64();
+        for t in &s.tasks {
+            let span = TaskSpan { call: t.call, task: t.task, chunk: t.chunk, start: seconds(t.start), end: seconds(t.end) };
+            lanes[first_lane[&t.pool] + t.worker].tasks.push(span);
         }
         Timeline::from_lanes(lanes)
     }
