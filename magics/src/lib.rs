@@ -19,6 +19,7 @@ pub mod items;
 pub mod namespace;
 pub mod table;
 mod timeit;
+mod timeline;
 mod lprun;
 pub mod mpirun;
 mod plan;

@@ -185,6 +185,28 @@ the fastest, and the compile time when it exceeds 0.1 s.",
         handler: Handler::Timeit,
     },
     Magic {
+        name: "timeline",
+        summary: "Record every Pool task the cell runs and show them as a Gantt chart, one lane per worker.",
+        line: None,
+        cell: Some("%%timeline"),
+        bindable: false,
+        options: &[],
+        details: "The cell runs as usual (its variables and items stay in the session) while every task of a \
+blocking `Pool` call (`map`, `starmap`) is recorded: its worker thread, its index, its chunk (the batch of \
+consecutive tasks one worker took at once) and its start and end. Then the cell shows a Gantt chart, one lane \
+per worker, idle gaps in white and chunks in colours, and the summary line:
+
+    8 tasks on 2 threads, busy 97 %, imbalance 1.02
+
+busy is the share of the lanes' time spent in tasks, from the first task's start to the last one's end; \
+imbalance is the busiest lane's busy time over the mean lane's (1 is perfect balance). Recording costs well \
+under 1 µs per task. rayon's own `par_iter` and the background methods (`imap`, `apply_async`) are not \
+recorded. In code, `parlab::timeline(|| …)` does the same for a closure, and `Timeline::record` returns the \
+`Timeline` instead of showing it.",
+        examples: &["%%timeline\nlet pool = Pool::new(2);\nlet sums = pool.map(|n: u64| (0..n).sum::<u64>(), vec![10_000_000; 8]);"],
+        handler: Handler::Timeline,
+    },
+    Magic {
         name: "who",
         summary: "List the notebook's variables.",
         line: Some("%who [TYPE]..."),

@@ -24,6 +24,7 @@
 pub(crate) mod explain;
 mod grammar;
 mod rewrite;
+pub(crate) use rewrite::bracket_top_level;
 
 use crate::plan::{Explain, Plan, Session, Step, UsageError};
 use crate::table::Handler;
