@@ -5,7 +5,7 @@
 //! ```
 //! use parlab_magics::{complete::complete, ItemRegistry};
 //! let c = complete("%ti", 3, &ItemRegistry::default(), &[]).unwrap();
-//! assert_eq!(c.matches, ["%time", "%timeit", "%%time", "%%timeit"]);
+//! assert_eq!(c.matches, ["%time", "%timeit", "%%time", "%%timeit", "%%timeline"]);
 //! assert_eq!((c.start, c.end), (0, 3));
 //! ```
 
