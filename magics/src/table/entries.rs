@@ -57,6 +57,8 @@ const MPIRUN_OPTIONS: &[MagicOption] = &[
     valued("--hostfile", "FILE", "Run the ranks on the hosts listed in FILE (Open MPI's format: `host slots=N`)."),
     valued("-H", "HOST,HOST", "Run the ranks on these hosts (`a,b` or `a:2,b:2` for slots); `--host` is accepted too."),
     flag("--oversubscribe", "Allow more ranks than the hosts have cores."),
+    flag("--timeline", "After the run, show each rank's run as a lane of a Gantt chart, from a common barrier to its \
+        end (the summary line counts ranks as threads)."),
 ];
 
 const WHO_OPTIONS: &[MagicOption] = &[];
@@ -128,7 +130,7 @@ examples. Names work too: `Vec::with_capacity?`, `?Pool`, `my_fn??` (with its so
         name: "mpirun",
         summary: "Run the cell as an MPI program (Open MPI), with the notebook's items in scope.",
         line: None,
-        cell: Some("%%mpirun -n N [--hostfile FILE | -H HOST,HOST] [--oversubscribe] [-- MPIRUN_ARGS...]"),
+        cell: Some("%%mpirun -n N [--hostfile FILE | -H HOST,HOST] [--oversubscribe] [--timeline] [-- MPIRUN_ARGS...]"),
         bindable: false,
         options: MPIRUN_OPTIONS,
         details: "The cell's body becomes the `main` of a program of its own, built with cargo (the session's `:dep` \

@@ -184,8 +184,9 @@ impl Pool {
         // collected, which is free for a `Vec` (see `source.rs`). While a
         // timeline is taken, tasks run through a loop of their own: one
         // more branch per task in the plain loop kept the compiler from
-        // inlining its task (measured: 3.4 ns instead of 0.6 ns per
-        // trivial task).
+        // inlining and vectorising its task (measured on `0..200_000` with
+        // a trivial task, 2 threads: 650-690 us against rayon's 110-150 us;
+        // without the branch, 153 us against 151 us).
         let guard = Guard::default();
         let id = Arc::as_ptr(&self.token) as usize;
         let outcome = match (CallRecorder::begin(id, self.threads), Counting::of(items)) {

@@ -84,9 +84,17 @@ impl Lane {
 /// assert_eq!(t.imbalance(), 2.0 / 1.5); // busiest lane / mean lane
 /// assert_eq!(t.summary(), "3 tasks on 2 threads, busy 75 %, imbalance 1.33");
 /// ```
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Timeline {
     lanes: Vec<Lane>,
+    /// What a lane is, for the summary: `thread`, or `rank` (`%%mpirun`).
+    lane_noun: &'static str,
+}
+
+impl Default for Timeline {
+    fn default() -> Self {
+        Timeline { lanes: Vec::new(), lane_noun: "thread" }
+    }
 }
 
 impl Timeline {
@@ -95,7 +103,19 @@ impl Timeline {
         for lane in &mut lanes {
             lane.tasks.sort_by(|a, b| a.start.total_cmp(&b.start));
         }
-        Timeline { lanes }
+        Timeline { lanes, lane_noun: "thread" }
+    }
+
+    /// One lane per MPI rank, each one bar from a common barrier to the
+    /// rank's end (`%%mpirun --timeline`).
+    #[cfg_attr(not(feature = "mpi"), allow(dead_code))]
+    pub(crate) fn of_ranks(seconds: &[f64]) -> Self {
+        let lanes = seconds
+            .iter()
+            .enumerate()
+            .map(|(rank, &end)| Lane { name: format!("rank {rank}"), tasks: vec![TaskSpan { call: 0, task: rank, chunk: rank, start: 0.0, end }] })
+            .collect();
+        Timeline { lanes, lane_noun: "rank" }
     }
 
     /// Runs `f` while recording every `Pool` task it runs, and returns its
@@ -193,9 +213,10 @@ impl Timeline {
     pub fn summary(&self) -> String {
         let (n, t) = (self.tasks(), self.threads());
         format!(
-            "{n} {} on {t} {}, busy {:.0} %, imbalance {:.2}",
+            "{n} {} on {t} {}{}, busy {:.0} %, imbalance {:.2}",
             if n == 1 { "task" } else { "tasks" },
-            if t == 1 { "thread" } else { "threads" },
+            self.lane_noun,
+            if t == 1 { "" } else { "s" },
             self.busy() * 100.0,
             self.imbalance()
         )
