@@ -89,3 +89,23 @@ def test_a_panic_shows_what_ran_and_stops_recording(kernel):
     # Recording ended with the cell: a later map shows nothing.
     later = ok(kernel, "two.map(|x: u64| x + 1, 0..4)")
     assert later.result == "[1, 2, 3, 4]" and not later.of("display_data")
+
+
+def test_compare_flags_a_speedup_beyond_the_busy_threads(kernel):
+    ok(kernel, "use parlab::prelude::*;")
+    # %timeit records the CPU time of each repeat, which compare reads.
+    r = ok(kernel, "let r = %timeit -o -q -n 2 -r 3 std::hint::black_box((0..100_000u64).sum::<u64>());\nr.cpu_runs.len()")
+    assert r.result == "3"
+    # Issue 15's figures: 25.3 ms of serial work became 15.1 ms of work on 2 threads.
+    cell = ok(kernel, """\
+let serial = TimeitResult { cpu_runs: vec![0.0253], ..TimeitResult::new(1, vec![0.0253], 0.0, 3) };
+let two = TimeitResult { cpu_runs: vec![0.0151], ..TimeitResult::new(1, vec![0.00755], 0.0, 3) };
+let honest = TimeitResult { cpu_runs: vec![0.026], ..TimeitResult::new(1, vec![0.0131], 0.0, 3) };
+compare(&[("serial", &serial), ("2 threads", &two)]);
+compare(&[("serial", &serial), ("2 threads", &honest)]);""")
+    flagged, fine = [m["data"]["text/plain"] for m in cell.of("display_data")]
+    assert flagged.splitlines()[-1] == (
+        "warning: 2 threads is 3.35× faster on 2.0 busy threads: a super-linear speed-up, so the versions "
+        "may not run the same machine code (each cell compiles its functions anew, with different inlining)"
+    ), flagged
+    assert "warning" not in fine and fine.splitlines()[-1].endswith("1.93×"), fine
