@@ -120,7 +120,9 @@ impl Timeline {
 
     /// Runs `f` while recording every `Pool` task it runs, and returns its
     /// value with the timeline. Recording stops when `f` returns or
-    /// panics.
+    /// panics. Recordings do not nest: one started inside another (a
+    /// `timeline(…)` in a `%%timeline` cell) replaces it, and the outer one
+    /// then shows nothing.
     ///
     /// ```
     /// let pool = parlab::Pool::new(2);
