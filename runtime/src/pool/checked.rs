@@ -68,7 +68,7 @@ impl<I: IndexedParallelIterator> IndexedParallelIterator for Checked<'_, I> {
             type Output = CB::Output;
 
             fn callback<P: Producer<Item = T>>(self, base: P) -> CB::Output {
-                self.callback.callback(CheckedProducer { base, guard: self.guard, rec: self.rec, len: self.len })
+                self.callback.callback(CheckedProducer { base, guard: self.guard, rec: self.rec, start: 0, len: self.len })
             }
         }
     }
@@ -78,6 +78,8 @@ struct CheckedProducer<'g, P> {
     base: P,
     guard: &'g Guard,
     rec: Option<&'g CallRecorder>,
+    /// Index of the first task (the position in the whole call).
+    start: usize,
     len: usize,
 }
 
@@ -100,13 +102,16 @@ impl<P: Producer> Producer for CheckedProducer<'_, P> {
 
     fn split_at(self, index: usize) -> (Self, Self) {
         let (left, right) = self.base.split_at(index);
-        let (guard, rec) = (self.guard, self.rec);
-        (CheckedProducer { base: left, guard, rec, len: index }, CheckedProducer { base: right, guard, rec, len: self.len - index })
+        let (guard, rec, start) = (self.guard, self.rec, self.start);
+        (
+            CheckedProducer { base: left, guard, rec, start, len: index },
+            CheckedProducer { base: right, guard, rec, start: start + index, len: self.len - index },
+        )
     }
 
     fn fold_with<F: Folder<Self::Item>>(self, mut folder: F) -> F {
         if let Some(rec) = self.rec {
-            rec.chunk_starts();
+            return self.fold_recorded(rec, folder);
         }
         let (mut rest, mut len, mut block) = (self.base, self.len, 1);
         while len > 0 {
@@ -121,6 +126,26 @@ impl<P: Producer> Producer for CheckedProducer<'_, P> {
             rest = tail;
             len -= take;
             block = if start.elapsed() < SLICE { (block * 2).min(MAX_BLOCK) } else { 1 };
+        }
+        folder
+    }
+}
+
+impl<P: Producer> CheckedProducer<'_, P> {
+    /// The leaf as one chunk of the timeline: each task checked, run and
+    /// timed on its own.
+    fn fold_recorded<F: Folder<P::Item>>(self, rec: &CallRecorder, mut folder: F) -> F {
+        let mut rest = self.base;
+        for k in 0..self.len {
+            self.guard.check();
+            let (head, tail) = rest.split_at(1);
+            let start = Instant::now();
+            folder = head.fold_with(folder);
+            rec.record(self.start, self.start + k, start, Instant::now());
+            if folder.full() {
+                break;
+            }
+            rest = tail;
         }
         folder
     }

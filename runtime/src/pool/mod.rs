@@ -181,32 +181,23 @@ impl Pool {
     {
         // rayon gets an indexed source (splits evenly, results written
         // straight to their slot): a range as a count, anything else
-        // collected, which is free for a `Vec` (see `source.rs`). While a
-        // timeline is taken, tasks run through a loop of their own: one
-        // more branch per task in the plain loop kept the compiler from
-        // inlining and vectorising its task (measured on `0..200_000` with
-        // a trivial task, 2 threads: 650-690 us against rayon's 110-150 us;
-        // without the branch, 153 us against 151 us).
+        // collected, which is free for a `Vec` (see `source.rs`). A
+        // timeline, when one is taken, is recorded in `checked.rs`.
         let guard = Guard::default();
-        let id = Arc::as_ptr(&self.token) as usize;
-        let outcome = match (CallRecorder::begin(id, self.threads), Counting::of(items)) {
-            (None, Ok(range)) => self.run(range.into_par_iter::<A>(), &guard, None, |(i, a)| guard.run(i, || f(a))),
-            (None, Err(items)) => {
+        let recorder = CallRecorder::begin(Arc::as_ptr(&self.token) as usize, self.threads);
+        let rec = recorder.as_ref();
+        let outcome = match Counting::of(items) {
+            Ok(range) => self.run(range.into_par_iter::<A>(), &guard, rec, |(i, a)| guard.run(i, || f(a))),
+            Err(items) => {
                 let items: Vec<A> = items.into_iter().collect();
-                self.run(items.into_par_iter(), &guard, None, |(i, a)| guard.run(i, || f(a)))
-            }
-            (Some(rec), items) => {
-                let items: Vec<A> = match items {
-                    Ok(range) => range.iter::<A>().collect(),
-                    Err(items) => items.into_iter().collect(),
-                };
-                let outcome = self.run(items.into_par_iter(), &guard, Some(&rec), |(i, a)| rec.task(i, || guard.run(i, || f(a))));
-                // Every task has ended: the tasks so far join the
-                // timeline, also when one of them panicked.
-                rec.finish();
-                outcome
+                self.run(items.into_par_iter(), &guard, rec, |(i, a)| guard.run(i, || f(a)))
             }
         };
+        // Every task has ended: the tasks so far join the timeline, also
+        // when one of them panicked.
+        if let Some(recorder) = recorder {
+            recorder.finish();
+        }
         match outcome {
             Ok(results) => results,
             Err(payload) => guard.rethrow(payload),
@@ -215,7 +206,7 @@ impl Pool {
 
     /// Runs `task` on every `(index, item)` of `tasks` on the pool, in
     /// chunks of at least `chunksize`, stopping early on a failure or an
-    /// interrupt (`Checked`); `rec` learns where chunks start.
+    /// interrupt (`Checked`), recording the tasks in `rec` if given.
     fn run<P, T, R>(&self, tasks: P, guard: &Guard, rec: Option<&CallRecorder>, task: T) -> std::thread::Result<Vec<R>>
     where
         P: IndexedParallelIterator,

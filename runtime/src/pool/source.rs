@@ -77,12 +77,6 @@ impl Counting {
         Err(items)
     }
 
-    /// The range's items, in order.
-    pub(super) fn iter<A>(self) -> impl Iterator<Item = A> {
-        let start = self.start;
-        (0..self.len).map(move |k| item::<A>(start.wrapping_add(k as u64)))
-    }
-
     /// The range as an indexed parallel iterator of `A`, the range's item
     /// type.
     ///

@@ -33,10 +33,8 @@ struct RawTask {
 #[derive(Debug, Default)]
 struct Slot {
     tasks: Vec<RawTask>,
-    /// The first task index of the chunk being run, once its first task
-    /// started; `None` right after a chunk boundary.
-    chunk: Option<usize>,
 }
+
 
 /// A finished task of a session, with its lane.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -100,14 +98,14 @@ impl CallRecorder {
         if !ACTIVE.load(Ordering::Relaxed) {
             return None;
         }
-        let slots = (0..threads).map(|_| UnsafeCell::new(Slot { tasks: Vec::with_capacity(64), chunk: None })).collect();
+        let slots = (0..threads).map(|_| UnsafeCell::new(Slot { tasks: Vec::with_capacity(64) })).collect();
         Some(CallRecorder { pool, slots })
     }
 
     /// The calling worker's buffer, if the caller is a worker of the pool.
     ///
     /// # Safety
-    /// The returned reference must not outlive the current task step (no
+    /// The returned reference must not outlive the current statement (no
     /// task may run while it is held): a worker waiting inside a task may
     /// run another task of the same call on the same thread.
     #[inline]
@@ -119,28 +117,15 @@ impl CallRecorder {
         self.slots.get(i).map(|s| unsafe { &mut *s.get() })
     }
 
-    /// Marks the start of a chunk (a batch that one worker runs in order)
-    /// on the calling worker.
+    /// Records task `task`, which ran from `start` to `end` on the calling
+    /// worker as part of the chunk (a batch of consecutive tasks one worker
+    /// runs in order) whose first task is `chunk`.
     #[inline]
-    pub(crate) fn chunk_starts(&self) {
+    pub(crate) fn record(&self, chunk: usize, task: usize, start: Instant, end: Instant) {
         // SAFETY: the reference ends within this statement.
         if let Some(slot) = unsafe { self.slot() } {
-            slot.chunk = None;
+            slot.tasks.push(RawTask { task, chunk, start, end });
         }
-    }
-
-    /// Runs task `i`, timing it on the calling worker.
-    #[inline]
-    pub(crate) fn task<R>(&self, i: usize, f: impl FnOnce() -> R) -> R {
-        let start = Instant::now();
-        let r = f();
-        let end = Instant::now();
-        // SAFETY: `f` has returned; the reference ends within this block.
-        if let Some(slot) = unsafe { self.slot() } {
-            let chunk = *slot.chunk.get_or_insert(i);
-            slot.tasks.push(RawTask { task: i, chunk, start, end });
-        }
-        r
     }
 
     /// Moves the call's tasks into the session. Call it after the call's
