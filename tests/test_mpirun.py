@@ -10,6 +10,7 @@ runtime's dependencies into ~/.cache/parlab/mpirun (a few minutes on 2
 cores); later cells rebuild only their own main.rs.
 """
 import os
+import re
 import queue
 import shutil
 import subprocess
@@ -291,3 +292,19 @@ def test_missing_mpirun_names_the_packages():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+@needs_mpirun
+def test_timeline_has_a_lane_per_rank(mpi_kernel):
+    # Rank 1 sleeps 4 times longer: 2 lanes, busy (100 + 400) / (2 × 400) ≈ 62 %, imbalance 400 / 250 = 1.6.
+    cell = run(mpi_kernel, "%%mpirun -n 2 --timeline\nstd::thread::sleep(std::time::Duration::from_millis(100 + 300 * rank as u64));", timeout=BUILD_TIMEOUT)
+    assert cell.status == "ok", cell.msgs
+    shown = [m["data"] for m in cell.of("display_data") if "ranks, busy" in m["data"].get("text/plain", "")]
+    assert len(shown) == 1, cell.msgs
+    text = shown[0]["text/plain"]
+    summary = re.match(r"2 tasks on 2 ranks, busy (\d+) %, imbalance ([0-9.]+)$", text.splitlines()[0])
+    assert summary, text
+    assert 50 <= int(summary.group(1)) <= 75 and float(summary.group(2)) >= 1.4, text
+    assert [l.split("  ")[0] for l in text.splitlines()[1:]] == ["rank 0", "rank 1"], text
+    assert '<img src="data:image/svg+xml;base64,' in shown[0]["text/html"]
+    still_alive(mpi_kernel)

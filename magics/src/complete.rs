@@ -5,7 +5,7 @@
 //! ```
 //! use parlab_magics::{complete::complete, ItemRegistry};
 //! let c = complete("%ti", 3, &ItemRegistry::default(), &[]).unwrap();
-//! assert_eq!(c.matches, ["%time", "%timeit", "%%time", "%%timeit"]);
+//! assert_eq!(c.matches, ["%time", "%timeit", "%%time", "%%timeit", "%%timeline"]);
 //! assert_eq!((c.start, c.end), (0, 3));
 //! ```
 
@@ -119,7 +119,7 @@ mod tests {
 
     #[test]
     fn magic_names() {
-        assert_eq!(at_end("%ti").unwrap(), ["%time", "%timeit", "%%time", "%%timeit"]);
+        assert_eq!(at_end("%ti").unwrap(), ["%time", "%timeit", "%%time", "%%timeit", "%%timeline"]);
         assert_eq!(at_end("%%mp").unwrap(), ["%%mpirun"]);
         assert_eq!(at_end("x\n%ti").unwrap(), ["%time", "%timeit"]);
         assert_eq!(at_end("let r = %tim").unwrap(), ["%time", "%timeit"]);

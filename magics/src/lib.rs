@@ -22,6 +22,7 @@ pub mod items;
 pub mod namespace;
 pub mod table;
 mod timeit;
+mod timeline;
 mod lprun;
 mod prun;
 pub mod mpirun;

@@ -27,6 +27,7 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
         };
         return match magic.handler {
             Handler::Timeit | Handler::Time => crate::timeit::plan_cell_magic(magic.handler, args, body, session),
+            Handler::Timeline => crate::timeline::plan_cell_magic(args, body, session),
             Handler::Lprun => {
                 let magic_line = cell[..cell.len() - cell.trim_start().len()].matches('\n').count() as u32 + 1;
                 crate::lprun::plan_cell_magic(args, body, magic_line + 1, session)

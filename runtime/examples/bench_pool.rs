@@ -6,8 +6,11 @@
 //! skews both sides alike. Goals: overheads at most 1 us per task, map vs
 //! rayon at least 0.9, efficiency on 2 cores at least 0.9; the process-pool
 //! ratio is there to show the cost of serialization, it has no goal.
+//! Issue 15: `Pool::map` of a range against bare rayon on the same range
+//! (goal at least 0.9), and what recording a timeline costs per task (goal
+//! at most 1 us).
 
-use parlab::{Pool, ProcessPool};
+use parlab::{Pool, ProcessPool, Timeline};
 use rayon::prelude::*;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -80,6 +83,37 @@ fn main() {
     println!("pool_imap_overhead_us_per_task {:.4} us", per_task_us(imap));
     println!("rayon_par_iter_us_per_task {:.4} us", per_task_us(bare));
     println!("pool_map_vs_rayon {:.3} ratio", bare / map);
+
+    // Issue 15's case: a range, a trivial task, bare rayon's
+    // `into_par_iter().map().collect()` against `Pool::map`, and against
+    // what `map` did before (collect the range into a Vec first).
+    let range = 200_000u64;
+    let [bare_range, map_range, map_collected] = best_of(
+        300,
+        [
+            &mut || time(|| (0..range).into_par_iter().map(tiny).collect::<Vec<u64>>()),
+            &mut || time(|| pool.map(tiny, 0..range)),
+            &mut || time(|| pool.map(tiny, (0..range).collect::<Vec<u64>>())),
+        ],
+    );
+    println!("# 0..{range}, trivial task: rayon {:.1} us, Pool::map {:.1} us, Pool::map of the collected range {:.1} us", bare_range * 1e6, map_range * 1e6, map_collected * 1e6);
+    println!("pool_map_vs_rayon_range {:.3} ratio", bare_range / map_range);
+    println!("pool_map_collected_vs_rayon_range {:.3} ratio", bare_range / map_collected);
+
+    // Recording: the same map with and without a timeline being taken
+    // (recording, moving the buffers into the session and building the
+    // Timeline included). The cost is CPU time per task: the wall-time
+    // difference times the threads that paid it.
+    let [plain, recorded] = best_of(
+        100,
+        [
+            &mut || time(|| pool.map(tiny, 0..range)),
+            &mut || time(|| Timeline::record(|| pool.map(tiny, 0..range))),
+        ],
+    );
+    let per_task = (recorded - plain).max(0.0) * pool.threads() as f64 / range as f64 * 1e6;
+    println!("# {range} trivial tasks: {:.1} us plain, {:.1} us recorded", plain * 1e6, recorded * 1e6);
+    println!("timeline_overhead_us_per_task {per_task:.4} us");
 
     let tasks: Vec<u64> = (1..=32).collect();
     let two = Pool::new(2);

@@ -25,6 +25,7 @@ mod lprof;
 mod pool;
 mod prof;
 mod sample;
+pub mod timeline;
 
 pub use display::{clear_output, display, DisplayHandle, MimeBundle};
 pub use input::{input, password};
@@ -32,6 +33,7 @@ pub use interrupt::KeyboardInterrupt;
 pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
 pub use prof::{FunctionStat, Profile, SortKey, StackStat};
 pub use timeit::{compare, format_time, TimeitResult};
+pub use timeline::{timeline, Timeline};
 pub use pool::{
     scaling, with_threads, AsyncResult, Imap, ImapUnordered, Pool, ProcessImap, ProcessPool,
     ProcessPoolError, Scaling, ScalingPoint, Starmap,
@@ -51,6 +53,7 @@ pub mod prelude {
     pub use crate::display::{clear_output, display, DisplayHandle, MimeBundle};
     pub use crate::pool::{scaling, with_threads, Pool, ProcessPool, Scaling};
     pub use crate::timeit::{compare, format_time, TimeitResult};
+    pub use crate::timeline::{timeline, Timeline};
 }
 
 /// Not public API: the entry points that kernel-generated code calls, by
@@ -66,5 +69,6 @@ pub mod __private {
         pub use crate::sample::{period, running, start, stop, thread, Entry, Record, DEFAULT_PERIOD};
     }
     pub use crate::prof::{prun, PrunFn, PrunOptions, SortKey};
+    pub use crate::timeline::{timeline_end, timeline_start};
     pub use crate::timeit::{no_raise, time_cell, time_end, time_start, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

@@ -33,12 +33,15 @@ pub struct MpirunOptions {
     pub hosts: Hosts,
     /// `--oversubscribe`: allow more ranks than cores (slots).
     pub oversubscribe: bool,
+    /// `--timeline`: show each rank's run as a lane of a Gantt chart
+    /// (parlab's option, not passed to mpirun).
+    pub timeline: bool,
     /// Everything after `--`, handed to mpirun unchanged (before the
     /// program).
     pub extra_args: Vec<String>,
 }
 
-const ALLOWED: &str = "-n N, --hostfile FILE, -H HOST,HOST, --oversubscribe; mpirun's own options go after --";
+const ALLOWED: &str = "-n N, --hostfile FILE, -H HOST,HOST, --oversubscribe, --timeline; mpirun's own options go after --";
 
 fn usage(message: impl std::fmt::Display) -> UsageError {
     UsageError::new(format!("%%mpirun: {message}"))
@@ -51,6 +54,7 @@ pub(crate) fn parse(args: &str) -> Result<MpirunOptions, UsageError> {
     let mut hostfile = None;
     let mut host_list = None;
     let mut oversubscribe = false;
+    let mut timeline = false;
     let mut extra_args = Vec::new();
     while let Some(word) = words.next() {
         let mut value = |name: &str, attached: Option<&str>| -> Result<String, UsageError> {
@@ -65,6 +69,7 @@ pub(crate) fn parse(args: &str) -> Result<MpirunOptions, UsageError> {
                 break;
             }
             "--oversubscribe" | "-oversubscribe" => oversubscribe = true,
+            "--timeline" => timeline = true,
             "-np" | "--np" | "-n" | "--n" => ranks = Some(value("-n", None)?),
             "-H" | "--host" | "-host" => host_list = Some(value("-H", None)?),
             "--hostfile" | "-hostfile" => hostfile = Some(value("--hostfile", None)?),
@@ -89,7 +94,7 @@ pub(crate) fn parse(args: &str) -> Result<MpirunOptions, UsageError> {
         (None, Some(h)) => Hosts::List(h),
         (None, None) => Hosts::Local,
     };
-    Ok(MpirunOptions { ranks, hosts, oversubscribe, extra_args })
+    Ok(MpirunOptions { ranks, hosts, oversubscribe, timeline, extra_args })
 }
 
 impl MpirunOptions {
@@ -134,6 +139,10 @@ mod tests {
         let o = ok("-n 8 --hostfile hosts.txt --oversubscribe");
         assert_eq!(o.hosts, Hosts::Hostfile("hosts.txt".into()));
         assert!(o.oversubscribe);
+        assert!(!o.timeline);
+        let t = ok("-n 2 --timeline");
+        assert!(t.timeline);
+        assert_eq!(t.mpirun_args(), ["-n", "2"]);
         assert_eq!(ok("-n 2 --hostfile=h").hosts, Hosts::Hostfile("h".into()));
         assert_eq!(ok("-n 2 -H a,b").hosts, Hosts::List("a,b".into()));
         assert_eq!(ok("-n 2 -Ha:2").hosts, Hosts::List("a:2".into()));

@@ -47,6 +47,6 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, body_first_line: u32, sess
     if body.trim().is_empty() {
         return Err(UsageError::new("%%mpirun: the cell has no code below the magic line; it becomes the program's main"));
     }
-    let program = program::generate(&session.items, session.execution_count, body, body_first_line);
+    let program = program::generate(&session.items, session.execution_count, body, body_first_line, options.timeline);
     Ok(Plan::Mpirun(Box::new(MpirunPlan { options, program, settings: session.build.clone() })))
 }

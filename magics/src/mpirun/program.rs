@@ -64,8 +64,10 @@ impl Writer {
 }
 
 /// The program for the body of cell `cell`, whose first body line is
-/// cell line `body_first_line`.
-pub(crate) fn generate(items: &ItemRegistry, cell: u32, body: &str, body_first_line: u32) -> Program {
+/// cell line `body_first_line`; with `timeline`, the body runs between a
+/// barrier and a guard whose drop gathers every rank's time to rank 0,
+/// which shows them as a Gantt chart (also when the body `return`s).
+pub(crate) fn generate(items: &ItemRegistry, cell: u32, body: &str, body_first_line: u32, timeline: bool) -> Program {
     let mut w = Writer::default();
     // No execution count here: running the cell again must give the same
     // text, so its binary is found in the cache.
@@ -91,6 +93,9 @@ pub(crate) fn generate(items: &ItemRegistry, cell: u32, body: &str, body_first_l
     w.generated("    let world = __parlab_universe.world();");
     w.generated("    let rank: Rank = world.rank();");
     w.generated("    let size: Rank = world.size();");
+    if timeline {
+        w.generated("    let __parlab_timeline = parlab::mpi::__private::RankTimeline::start(&world);");
+    }
     w.generated("    {");
     w.copied(body, cell, body_first_line);
     w.generated("    };");

@@ -79,3 +79,14 @@ fn running_a_cell_again_gives_the_same_program() {
     assert_eq!(a.program.main_rs, b.program.main_rs);
     assert_ne!(a.program.origins, b.program.origins);
 }
+
+#[test]
+fn timeline_times_the_body_with_a_guard() {
+    let plain = check("%%mpirun -n 2\nprintln!(\"{rank}\");");
+    let timed = check("%%mpirun -n 2 --timeline\nprintln!(\"{rank}\");");
+    let guard = "    let __parlab_timeline = parlab::mpi::__private::RankTimeline::start(&world);\n";
+    assert!(!plain.contains("RankTimeline"));
+    // The guard is the only difference: created after `size`, before the body's block.
+    assert_eq!(timed.replacen(guard, "", 1), plain);
+    assert!(timed.contains(&format!("let size: Rank = world.size();\n{guard}    {{\nprintln!")), "{timed}");
+}

@@ -93,6 +93,8 @@ pub(crate) enum Handler {
     Timeit,
     /// `%time`, `%%time`: `crate::timeit`.
     Time,
+    /// `%%timeline`: `crate::timeline`.
+    Timeline,
     /// `%lprun` (and `%%lprun`): `crate::lprun`.
     Lprun,
     /// `%load_ext line_profiler`: `crate::lprun`.

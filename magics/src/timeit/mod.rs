@@ -24,6 +24,7 @@
 pub(crate) mod explain;
 mod grammar;
 mod rewrite;
+pub(crate) use rewrite::bracket_top_level;
 
 use crate::contract::{Explain, Plan, Session, Shown, Step, UsageError};
 use crate::table::Handler;

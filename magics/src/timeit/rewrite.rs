@@ -156,6 +156,15 @@ pub(crate) fn time_cell(t: &TimeArgs<'_>, body: &str, started_ns: u128) -> Strin
 }
 
 fn time_cell_top_level(body: &str, started_ns: u128) -> Option<String> {
+    bracket_top_level(body, &format!("{TIME_START}{started_ns});"), &format!("{P}::time_end"))
+}
+
+/// A cell body run at top level between `start` (a statement, put on the
+/// magic's line) and `end` (a function that takes the cell's value by
+/// reference and passes it through, or `&()` after a last statement), so
+/// the body's names stay in the session and its lines keep their numbers.
+/// `None` when syn cannot parse the body.
+pub(crate) fn bracket_top_level(body: &str, start: &str, end: &str) -> Option<String> {
     use syn::spanned::Spanned;
     let wrapped = format!("{{\n{body}\n}}");
     let block: syn::Block = syn::parse_str(&wrapped).ok()?;
@@ -169,11 +178,11 @@ fn time_cell_top_level(body: &str, started_ns: u128) -> Option<String> {
             // Offsets in `wrapped`, less its leading "{\n".
             let at = |p: proc_macro2::LineColumn| crate::items::record::byte_offset(&wrapped, p.line, p.column) - 2;
             let (a, b) = (at(span.start()), at(span.end()));
-            format!("{}{P}::time_end(&({})){}", &body[..a], &body[a..b], &body[b..])
+            format!("{}{end}(&({})){}", &body[..a], &body[a..b], &body[b..])
         }
-        None => format!("{body}\n{P}::time_end(&());"),
+        None => format!("{body}\n{end}(&());"),
     };
-    Some(format!("{TIME_START}{started_ns});\n{body}"))
+    Some(format!("{start}\n{body}"))
 }
 
 /// `let PAT = EXPR` (one statement, no `else`) as (`let PAT`, the type

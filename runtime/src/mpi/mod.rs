@@ -47,6 +47,8 @@ pub use split::{split_range, split_slice, RangeIndex};
 mod comm;
 #[cfg(feature = "mpi")]
 mod launch;
+#[cfg(feature = "mpi")]
+mod timeline;
 
 #[cfg(feature = "mpi")]
 pub use comm::{all_reduce_sum, reduce_sum_to_root, timed};
@@ -67,4 +69,5 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use super::launch::init;
+    pub use super::timeline::RankTimeline;
 }

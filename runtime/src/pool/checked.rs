@@ -10,6 +10,7 @@
 //! most the running task), tiny ones every few microseconds.
 
 use super::task::Guard;
+use crate::timeline::CallRecorder;
 use rayon::iter::plumbing::{bridge, Consumer, Folder, Producer, ProducerCallback, UnindexedConsumer};
 use rayon::iter::{IndexedParallelIterator, ParallelIterator};
 use std::time::{Duration, Instant};
@@ -20,11 +21,14 @@ const MAX_BLOCK: usize = 4096;
 pub(super) struct Checked<'g, I> {
     base: I,
     guard: &'g Guard,
+    rec: Option<&'g CallRecorder>,
 }
 
 impl<'g, I> Checked<'g, I> {
-    pub(super) fn new(base: I, guard: &'g Guard) -> Self {
-        Checked { base, guard }
+    /// `rec`, when a timeline is taken, learns where each chunk (a rayon
+    /// leaf: tasks one worker runs in order) starts.
+    pub(super) fn new(base: I, guard: &'g Guard, rec: Option<&'g CallRecorder>) -> Self {
+        Checked { base, guard, rec }
     }
 }
 
@@ -51,11 +55,12 @@ impl<I: IndexedParallelIterator> IndexedParallelIterator for Checked<'_, I> {
 
     fn with_producer<CB: ProducerCallback<Self::Item>>(self, callback: CB) -> CB::Output {
         let len = self.base.len();
-        return self.base.with_producer(Callback { callback, guard: self.guard, len });
+        return self.base.with_producer(Callback { callback, guard: self.guard, rec: self.rec, len });
 
         struct Callback<'g, CB> {
             callback: CB,
             guard: &'g Guard,
+            rec: Option<&'g CallRecorder>,
             len: usize,
         }
 
@@ -63,7 +68,7 @@ impl<I: IndexedParallelIterator> IndexedParallelIterator for Checked<'_, I> {
             type Output = CB::Output;
 
             fn callback<P: Producer<Item = T>>(self, base: P) -> CB::Output {
-                self.callback.callback(CheckedProducer { base, guard: self.guard, len: self.len })
+                self.callback.callback(CheckedProducer { base, guard: self.guard, rec: self.rec, start: 0, len: self.len })
             }
         }
     }
@@ -72,6 +77,9 @@ impl<I: IndexedParallelIterator> IndexedParallelIterator for Checked<'_, I> {
 struct CheckedProducer<'g, P> {
     base: P,
     guard: &'g Guard,
+    rec: Option<&'g CallRecorder>,
+    /// Index of the first task (the position in the whole call).
+    start: usize,
     len: usize,
 }
 
@@ -94,11 +102,17 @@ impl<P: Producer> Producer for CheckedProducer<'_, P> {
 
     fn split_at(self, index: usize) -> (Self, Self) {
         let (left, right) = self.base.split_at(index);
-        let guard = self.guard;
-        (CheckedProducer { base: left, guard, len: index }, CheckedProducer { base: right, guard, len: self.len - index })
+        let (guard, rec, start) = (self.guard, self.rec, self.start);
+        (
+            CheckedProducer { base: left, guard, rec, start, len: index },
+            CheckedProducer { base: right, guard, rec, start: start + index, len: self.len - index },
+        )
     }
 
     fn fold_with<F: Folder<Self::Item>>(self, mut folder: F) -> F {
+        if let Some(rec) = self.rec {
+            return self.fold_recorded(rec, folder);
+        }
         let (mut rest, mut len, mut block) = (self.base, self.len, 1);
         while len > 0 {
             self.guard.check();
@@ -112,6 +126,26 @@ impl<P: Producer> Producer for CheckedProducer<'_, P> {
             rest = tail;
             len -= take;
             block = if start.elapsed() < SLICE { (block * 2).min(MAX_BLOCK) } else { 1 };
+        }
+        folder
+    }
+}
+
+impl<P: Producer> CheckedProducer<'_, P> {
+    /// The leaf as one chunk of the timeline: each task checked, run and
+    /// timed on its own.
+    fn fold_recorded<F: Folder<P::Item>>(self, rec: &CallRecorder, mut folder: F) -> F {
+        let mut rest = self.base;
+        for k in 0..self.len {
+            self.guard.check();
+            let (head, tail) = rest.split_at(1);
+            let start = Instant::now();
+            folder = head.fold_with(folder);
+            rec.record(self.start, self.start + k, start, Instant::now());
+            if folder.full() {
+                break;
+            }
+            rest = tail;
         }
         folder
     }

@@ -35,6 +35,7 @@ mod imap;
 mod process;
 mod render;
 mod scaling;
+mod source;
 mod starmap;
 mod task;
 mod threads;
@@ -47,7 +48,9 @@ pub use starmap::Starmap;
 
 use rayon::prelude::*;
 use std::sync::{Arc, OnceLock};
+use crate::timeline::CallRecorder;
 use checked::Checked;
+use source::Counting;
 use task::Guard;
 
 /// A pool of worker threads with `multiprocessing.Pool`'s methods.
@@ -176,21 +179,43 @@ impl Pool {
         R: Send,
         F: Fn(A) -> R + Sync + Send,
     {
-        // Collecting first gives rayon an indexed source (splits evenly,
-        // results written straight to their slot); it is free for a `Vec`.
-        let items: Vec<A> = items.into_iter().collect();
+        // rayon gets an indexed source (splits evenly, results written
+        // straight to their slot): a range as a count, anything else
+        // collected, which is free for a `Vec` (see `source.rs`). A
+        // timeline, when one is taken, is recorded in `checked.rs`.
         let guard = Guard::default();
-        let min_len = self.chunksize;
-        let run = || {
-            let tasks = items.into_par_iter().enumerate().with_min_len(min_len);
-            Checked::new(tasks, &guard)
-                .map(|(i, a)| guard.run(i, || f(a)))
-                .collect::<Vec<R>>()
+        let recorder = CallRecorder::begin(Arc::as_ptr(&self.token) as usize, self.threads);
+        let rec = recorder.as_ref();
+        let outcome = match Counting::of(items) {
+            Ok(range) => self.run(range.into_par_iter::<A>(), &guard, rec, |(i, a)| guard.run(i, || f(a))),
+            Err(items) => {
+                let items: Vec<A> = items.into_iter().collect();
+                self.run(items.into_par_iter(), &guard, rec, |(i, a)| guard.run(i, || f(a)))
+            }
         };
-        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rayon().install(run))) {
+        // Every task has ended: the tasks so far join the timeline, also
+        // when one of them panicked.
+        if let Some(recorder) = recorder {
+            recorder.finish();
+        }
+        match outcome {
             Ok(results) => results,
             Err(payload) => guard.rethrow(payload),
         }
+    }
+
+    /// Runs `task` on every `(index, item)` of `tasks` on the pool, in
+    /// chunks of at least `chunksize`, stopping early on a failure or an
+    /// interrupt (`Checked`), recording the tasks in `rec` if given.
+    fn run<P, T, R>(&self, tasks: P, guard: &Guard, rec: Option<&CallRecorder>, task: T) -> std::thread::Result<Vec<R>>
+    where
+        P: IndexedParallelIterator,
+        T: Fn((usize, P::Item)) -> R + Sync + Send,
+        R: Send,
+    {
+        let min_len = self.chunksize;
+        let run = || Checked::new(tasks.enumerate().with_min_len(min_len), guard, rec).map(task).collect::<Vec<R>>();
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.rayon().install(run)))
     }
 
     /// Like [`Pool::map`] for functions of several arguments: each item is

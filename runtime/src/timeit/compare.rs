@@ -27,6 +27,11 @@ pub fn compare(entries: &[(&str, &TimeitResult)]) {
 
 /// The bundle [`compare`] displays.
 pub(crate) fn comparison(entries: &[(&str, &TimeitResult)]) -> MimeBundle {
+    comparison_on(entries, std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
+/// [`comparison`] on a machine of `cores` cores.
+fn comparison_on(entries: &[(&str, &TimeitResult)], cores: usize) -> MimeBundle {
     if entries.is_empty() {
         return MimeBundle::text("(nothing to compare)");
     }
@@ -48,6 +53,8 @@ pub(crate) fn comparison(entries: &[(&str, &TimeitResult)]) -> MimeBundle {
     };
     let mut text = vec![line(header)];
     text.extend(rows.iter().map(|r| line([&r[0], &r[1], &r[2], &r[3]])));
+    let warning = superlinear(entries, cores);
+    text.extend(warning.clone());
 
     let mut html = String::from("<table class=\"parlab-compare\"><thead><tr><th></th><th>mean</th><th>std. dev.</th><th>speed-up</th></tr></thead><tbody>");
     for r in &rows {
@@ -60,10 +67,48 @@ pub(crate) fn comparison(entries: &[(&str, &TimeitResult)]) -> MimeBundle {
         ));
     }
     html.push_str("</tbody></table>");
+    if let Some(w) = &warning {
+        html.push_str(&format!("<div style=\"color:#a15c00\">⚠ {}</div>", escape_html(w)));
+    }
     if let Some(svg) = bar_chart(entries) {
         html.push_str(&format!("<div>{}</div>", svg_img(&svg, "bar chart of the mean time per loop")));
     }
     MimeBundle::text(text.join("\n")).with_html(html)
+}
+
+/// One line when a version is faster than the threads it kept busy allow:
+/// the same work on `p` threads cannot run more than `p` times faster, so
+/// the versions did different work. In a notebook that is usually
+/// different machine code: each cell compiles its functions anew, and
+/// `(0..8).map(work)` and `(0..8).map(|x| work(x))` ran the same serial
+/// work in 15.1 and 25.3 ms (issue 15).
+///
+/// Busy threads are CPU time over wall time (`%timeit` measures both); the
+/// check needs a CPU-bound baseline (a baseline that waits, on I/O or a
+/// sleep, can be beaten by any number of waiting threads). Results without
+/// CPU times are held to `cores` instead.
+fn superlinear(entries: &[(&str, &TimeitResult)], cores: usize) -> Option<String> {
+    let (_, base) = entries.first()?;
+    let base_wall = base.average();
+    let base_busy = base.cpu_average().map(|cpu| cpu / base_wall);
+    if !(base_wall > 0.0) || base_busy.is_some_and(|b| b < 0.8) {
+        return None;
+    }
+    entries[1..].iter().find_map(|(name, r)| {
+        let wall = r.average();
+        let speedup = base_wall / wall;
+        let threads = match (r.cpu_average(), base_busy) {
+            (Some(cpu), Some(base_busy)) => cpu / wall / base_busy,
+            _ => cores as f64,
+        };
+        // 5 % of slack for the noise of two CPU-time readings.
+        (wall > 0.0 && speedup > 1.05 * threads.max(1.0)).then(|| {
+            format!(
+                "warning: {name} is {speedup:.2}× faster on {threads:.1} busy threads: a super-linear speed-up, so the \
+                 versions may not run the same machine code (each cell compiles its functions anew, with different inlining)"
+            )
+        })
+    })
 }
 
 fn speedup(base: f64, mean: f64) -> String {
@@ -138,7 +183,7 @@ mod tests {
     fn table_and_chart() {
         let a = TimeitResult::new(10, vec![0.04, 0.04], 0.0, 3);
         let b = TimeitResult::new(10, vec![0.01, 0.01], 0.0, 3);
-        let bundle = comparison(&[("serial", &a), ("parallel <4>", &b)]);
+        let bundle = comparison_on(&[("serial", &a), ("parallel <4>", &b)], 4);
         insta::assert_snapshot!(bundle.get("text/plain").unwrap(), @r"
                       mean  std. dev.  speed-up
         serial        4 ms       0 ns     1.00×
@@ -153,6 +198,36 @@ mod tests {
         assert!(table.contains("parallel &lt;4&gt;"));
         assert!(chart.starts_with("<div><img src=\"data:image/svg+xml;base64,"), "{chart:.80}");
         assert!(chart.ends_with("\" alt=\"bar chart of the mean time per loop\"></div>"));
+    }
+
+    fn with_cpu(wall: f64, cpu: f64) -> TimeitResult {
+        TimeitResult { cpu_runs: vec![cpu, cpu], ..TimeitResult::new(1, vec![wall, wall], 0.0, 3) }
+    }
+
+    #[test]
+    fn a_speedup_beyond_the_busy_threads_is_flagged() {
+        // Issue 15's case: 25.3 ms of serial work became 15.1 ms, on 2 threads.
+        let serial = with_cpu(0.0253, 0.0253);
+        let parallel = with_cpu(0.00755, 0.0151);
+        let w = superlinear(&[("serial", &serial), ("2 threads", &parallel)], 2).unwrap();
+        assert_eq!(w, "warning: 2 threads is 3.35× faster on 2.0 busy threads: a super-linear speed-up, so the versions may not run the same machine code (each cell compiles its functions anew, with different inlining)");
+        let bundle = comparison_on(&[("serial", &serial), ("2 threads", &parallel)], 2);
+        assert_eq!(bundle.get("text/plain").unwrap().lines().last(), Some(w.as_str()));
+        assert!(bundle.get("text/html").unwrap().contains("super-linear"));
+    }
+
+    #[test]
+    fn linear_and_waiting_speedups_are_not_flagged() {
+        let serial = with_cpu(0.04, 0.04);
+        // Same work on 2 threads, a little overhead: 1.9×.
+        assert_eq!(superlinear(&[("serial", &serial), ("pool", &with_cpu(0.021, 0.042))], 2), None);
+        // Eight 100 ms waits on 8 threads: 7.9× with almost no CPU.
+        let waits = with_cpu(0.8, 0.001);
+        assert_eq!(superlinear(&[("serial", &waits), ("threads", &with_cpu(0.101, 0.001))], 2), None);
+        // Without CPU times, the cores are the limit.
+        let (a, b) = (TimeitResult::new(1, vec![0.04], 0.0, 3), TimeitResult::new(1, vec![0.019], 0.0, 3));
+        assert_eq!(superlinear(&[("a", &a), ("b", &b)], 4), None);
+        assert!(superlinear(&[("a", &a), ("b", &b)], 2).unwrap().starts_with("warning: b is 2.11× faster on 2.0 busy threads"));
     }
 
     #[test]

@@ -258,16 +258,21 @@ pub(crate) fn measure(opts: &TimeitOptions, compile_time: f64, f: &mut impl FnMu
     };
     let repeat = opts.repeat.max(1);
     let mut all_runs = Vec::with_capacity(repeat as usize);
+    let mut cpu_runs = Vec::with_capacity(repeat as usize);
     for _ in 0..repeat {
         crate::interrupt::check();
         let chunk = if per_loop > 0.0 { chunk_for(per_loop) } else { 0 };
+        // Outside the timed loop (getrusage costs ~1 µs): `compare` uses it
+        // to tell how many threads the statement kept busy.
+        let cpu = super::time::cpu_times().total();
         let t = f(Run { loops, chunk, clock }).as_secs_f64();
+        cpu_runs.push(super::time::cpu_times().total().saturating_sub(cpu).as_secs_f64());
         if t > 0.0 {
             per_loop = t / loops as f64;
         }
         all_runs.push(t);
     }
-    TimeitResult::new(loops, all_runs, compile_time, opts.precision)
+    TimeitResult { cpu_runs, ..TimeitResult::new(loops, all_runs, compile_time, opts.precision) }
 }
 
 #[cfg(test)]

@@ -32,6 +32,11 @@ pub struct TimeitResult {
     /// Significant digits in reports (`-p`).
     #[serde(default = "default_precision")]
     pub precision: usize,
+    /// Process CPU time (all threads) of each repeat, its setup included;
+    /// empty when not measured. [`compare`](crate::compare) reads it to
+    /// tell how many threads a version kept busy.
+    #[serde(default)]
+    pub cpu_runs: Vec<f64>,
 }
 
 fn default_precision() -> usize {
@@ -52,6 +57,7 @@ impl TimeitResult {
             all_runs,
             compile_time,
             precision,
+            cpu_runs: Vec::new(),
         }
     }
 
@@ -78,6 +84,19 @@ impl TimeitResult {
         }
         let mean = self.average();
         (t.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / t.len() as f64).sqrt()
+    }
+
+    /// Mean CPU seconds per loop (all threads), if measured.
+    ///
+    /// ```
+    /// let mut r = parlab::TimeitResult::new(2, vec![1.0, 1.0], 0.0, 3);
+    /// assert_eq!(r.cpu_average(), None);
+    /// r.cpu_runs = vec![3.0, 5.0]; // two threads busy
+    /// assert_eq!(r.cpu_average(), Some(2.0));
+    /// ```
+    pub fn cpu_average(&self) -> Option<f64> {
+        let n = self.cpu_runs.len();
+        (n > 0).then(|| self.cpu_runs.iter().sum::<f64>() / n as f64 / self.loops.max(1) as f64)
     }
 
     /// IPython's caching warning, when the slowest run took over 4× the
