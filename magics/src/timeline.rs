@@ -9,7 +9,7 @@
 //! ::parlab::__private::timeline_end(&(pool.map(f, 0..8)))
 //! ```
 
-use crate::plan::{Plan, Session, Step, UsageError};
+use crate::contract::{Plan, Session, Shown, Step, UsageError};
 
 const START: &str = "::parlab::__private::timeline_start();";
 const END: &str = "::parlab::__private::timeline_end";
@@ -28,12 +28,14 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, session: &Session) -> Resu
         // Not Rust syn can read: rustc reports the error over the body.
         None => format!("{{ {START} let __parlab_v = {{\n{body}\n}}; {END}(&()); __parlab_v }}"),
     };
-    Ok(Plan::Steps(vec![Step::new(code)]))
+    // The body keeps the cell's lines: errors are drawn over the cell.
+    Ok(Plan::Steps(vec![Step { shown: Shown::Cell, ..Step::new(code) }]))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::plan::{plan, Plan, Session};
+    use crate::contract::{Plan, Session};
+    use crate::plan::plan;
 
     fn code(cell: &str) -> String {
         match plan(cell, &Session::default()) {
