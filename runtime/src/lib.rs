@@ -14,6 +14,7 @@
 //! assert_eq!(squares, vec![1, 4, 9, 16]);
 //! ```
 
+pub mod alloc;
 pub mod display;
 /// Cooperative interruption (from `parlab-child`, which every cell links:
 /// the flag is one per process).
