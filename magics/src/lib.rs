@@ -20,6 +20,7 @@ pub mod namespace;
 pub mod table;
 mod timeit;
 mod lprun;
+mod memit;
 pub mod mpirun;
 mod plan;
 

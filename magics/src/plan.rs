@@ -176,6 +176,11 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
                         timed = true;
                         crate::timeit::rewrite_line_magic(h, m.args, m.binding, session)?
                     }
+                    Some(Handler::Memit) => {
+                        explain = Explain::TimedStatement;
+                        timed = true;
+                        crate::memit::rewrite_line(m.args, m.binding)?
+                    }
                     Some(Handler::Env) if m.binding.is_empty() => crate::namespace::env_line(m.args),
                     _ => return Err(UsageError::new(format!("Line magic function `%{}` cannot be used here.", m.name))),
                 };

@@ -64,5 +64,6 @@ pub mod __private {
     pub mod sample {
         pub use crate::sample::{period, running, start, stop, thread, Entry, Record, DEFAULT_PERIOD};
     }
+    pub use crate::alloc::{memit, MemitOptions};
     pub use crate::timeit::{no_raise, time_cell, time_end, time_start, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

@@ -95,6 +95,8 @@ pub(crate) enum Handler {
     Time,
     /// `%lprun` (and `%%lprun`): `crate::lprun`.
     Lprun,
+    /// `%memit`: `crate::memit`.
+    Memit,
     /// `%load_ext line_profiler`: `crate::lprun`.
     LoadExt,
     /// `%%mpirun`: `crate::mpirun`.

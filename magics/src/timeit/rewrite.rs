@@ -45,6 +45,9 @@ fn options(a: &TimeitArgs<'_>, started_ns: u128) -> String {
     if a.quiet {
         fields.push("quiet: true".to_owned());
     }
+    if a.allocs {
+        fields.push("allocs: true".to_owned());
+    }
     if a.clock == Clock::Cpu {
         fields.push(format!("clock: {P}::Clock::Cpu"));
     }

@@ -18,6 +18,10 @@
 //! thread exit), and a thread's first allocation creates its block with
 //! `__libc_malloc`.
 
+// The C functions are `pub` for the linker (the loader finds them by name),
+// not for Rust callers.
+#![allow(unreachable_pub)]
+
 use crate::counters::{format, sum, Api, Counters, Totals, API_ENV, VERSION};
 use std::cell::Cell;
 use std::ffi::c_void;

@@ -24,6 +24,14 @@
 
 use serde::{Deserialize, Serialize};
 
+mod memit;
+#[doc(hidden)]
+pub mod rss;
+
+pub(crate) use crate::timeit::thousands;
+
+pub use memit::{memit, MemitOptions, MemitResult};
+
 /// What a piece of code allocated, over all threads.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AllocStats {
@@ -100,24 +108,5 @@ mod tests {
         assert_eq!(format_bytes(160.0), "160 B");
         assert_eq!(format_bytes(80_000.0), "78.1 KiB");
         assert_eq!(format_bytes((50 << 20) as f64), "50.0 MiB");
-    }
-
-    #[test]
-    fn a_string_clone_in_a_loop_of_100_is_100_allocations() {
-        let s = String::from("parlab");
-        let (_, stats) = measure(|| {
-            for _ in 0..100 {
-                std::hint::black_box(s.clone());
-            }
-        });
-        let stats = stats.unwrap();
-        assert_eq!((stats.allocs, stats.bytes, stats.frees), (100, 600, 100));
-        assert_eq!(stats.peak, 6, "one clone alive at a time");
-    }
-
-    #[test]
-    fn nothing_allocated_is_zero() {
-        let (_, stats) = measure(|| std::hint::black_box(3u64).pow(2));
-        assert_eq!(stats.unwrap(), AllocStats::default());
     }
 }
