@@ -73,3 +73,85 @@ def test_timeit_result_has_allocations_without_a(kernel):
     assert run(kernel, "(r.allocs_per_loop, r.bytes_per_loop)").result == "(Some(1.0), Some(6.0))"
     text = shown(run(kernel, "%timeit -n 10 -r 2 v.len()"))
     assert "allocations" not in text
+
+
+MPRUN_HEADER = "Line #      Hits     Allocs        Bytes         Peak          Net  Line Contents"
+
+
+def mprun_rows(text):
+    """{line number: (hits, allocs, bytes, peak, net)} of the rows with figures."""
+    rows = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(-?\d+)  ", line)
+        if m:
+            rows[int(m.group(1))] = tuple(int(g) for g in m.groups()[1:])
+    return rows
+
+
+def test_mprun_counts_exactly_per_line(kernel):
+    cell = run(kernel, """fn build(s: &String) -> usize {
+    let mut n = 0;
+    for _ in 0..10 { n += std::hint::black_box(Vec::<u64>::with_capacity(1000)).capacity(); }
+    for _ in 0..100 { n += std::hint::black_box(s.clone()).len(); }
+    let kept: Vec<u8> = vec![1; 4096];
+    n + kept.len()
+}""")
+    assert cell.status == "ok", cell.error
+    assert run(kernel, 'let s = String::from("parlab");').status == "ok"
+    cell = run(kernel, "%mprun -f build build(&s)")
+    assert cell.status == "ok", cell.error
+    text = shown(cell)
+    assert MPRUN_HEADER in text, text
+    rows = mprun_rows(text)
+    assert rows[2] == (1, 0, 0, 0, 0), text  # allocates nothing
+    assert rows[3][1:3] == (10, 80_000) and rows[3][3] == 8000 and rows[3][4] == 0, text
+    assert rows[4][1:3] == (100, 600), text
+    assert rows[5][1:3] == (1, 4096) and rows[5][4] == 4096, text
+    # The function is put back: calling it afterwards works and is not profiled.
+    assert run(kernel, "build(&s)").result == str(10 * 1000 + 100 * 6 + 4096)
+    html = cell.of("display_data")[-1]["data"]["text/html"]
+    assert "linear-gradient" in html and "<th>Bytes</th>" in html
+
+
+def test_mprun_counts_pool_work_on_the_submitting_line(kernel):
+    cell = run(kernel, """use parlab::prelude::*;
+fn fan(p: &Pool) -> usize {
+    let parts = p.map(|x: u64| vec![x; 100], 0..64);
+    parts.len()
+}""")
+    assert cell.status == "ok", cell.error
+    assert run(kernel, "let p = Pool::new(2);").status == "ok"
+    cell = run(kernel, "let prof = %mprun -r -f fan fan(&p);")
+    assert cell.status == "ok", cell.error
+    rows = mprun_rows(shown(cell))
+    allocs, nbytes = rows[3][1], rows[3][2]
+    # 64 vectors of 100 u64, plus the result's own buffer(s) and the pool's bookkeeping.
+    assert allocs >= 65 and nbytes >= 64 * 800, rows
+    assert run(kernel, "prof.line(\"fan\", 3).unwrap().allocs >= 65").result == "true"
+
+
+def test_mprun_usage_errors_run_nothing(kernel):
+    for line, message in [
+        ("%mprun build(&s)", "%mprun needs a function to profile (-f NAME)"),
+        ("%mprun -f build", "%mprun needs a statement to run after the options"),
+        ("%mprun -u 1 -f build build(&s)", "option -u not recognized"),
+        ("%mprun -f nosuch nosuch()", "nosuch"),
+    ]:
+        cell = run(kernel, line)
+        assert cell.status == "error" and cell.error["ename"] == "UsageError", (line, cell.error)
+        assert message in cell.error["evalue"], (line, cell.error)
+        assert len(cell.error["evalue"].splitlines()) == 1, cell.error
+
+
+def test_mprun_partial_report_on_panic_and_function_restored(kernel):
+    cell = run(kernel, """fn boom(n: usize) -> usize {
+    let v = vec![0u8; n];
+    if n > 10 { panic!("too big"); }
+    v.len()
+}""")
+    assert cell.status == "ok", cell.error
+    cell = run(kernel, "%mprun -f boom boom(100)")
+    assert cell.status == "error", cell.msgs
+    rows = mprun_rows(shown(cell))
+    assert rows[2][1:3] == (1, 100), rows
+    assert run(kernel, "boom(5)").result == "5"

@@ -155,7 +155,7 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
     // Magics that take the whole cell.
     for ((i, m), handler) in magic_lines.iter().zip(&handlers) {
         match handler {
-            Handler::Lprun | Handler::LoadExt => return crate::lprun::plan_line_magic(m.name, m.args, &lines, *i, session),
+            Handler::Lprun | Handler::Mprun | Handler::LoadExt => return crate::lprun::plan_line_magic(m.name, m.args, &lines, *i, session),
             Handler::Lsmagic | Handler::Who | Handler::Whos => return alone(cell, m, *handler),
             _ => {}
         }

@@ -29,7 +29,7 @@ mod sample;
 pub use display::{clear_output, display, DisplayHandle, MimeBundle};
 pub use input::{input, password};
 pub use interrupt::KeyboardInterrupt;
-pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
+pub use lprof::{AllocLine, AllocProfile, FunctionAllocs, FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
 pub use timeit::{compare, format_time, TimeitResult};
 pub use pool::{
     scaling, with_threads, AsyncResult, Imap, ImapUnordered, Pool, ProcessImap, ProcessPool,
@@ -59,6 +59,7 @@ pub mod __private {
     /// Prepares the evaluation process (the kernel calls
     /// `parlab_child::init` itself; kept for code written against it).
     pub use parlab_child::init as init_child;
+    pub use crate::lprof::{mprun, MprunOptions};
     pub use crate::lprof::{lp_cell, lprun, lprun_cell_end, lprun_cell_finish, lprun_cell_start, FnMeta, LpFrame, LpIter, LprunOptions, Sampling};
     /// The sampling engine behind `%lprun`'s times (and a later `%prun`).
     pub mod sample {

@@ -55,6 +55,17 @@ const MEMIT_OPTIONS: &[MagicOption] = &[
     flag("-q", "Quiet: print nothing (useful with -o)."),
 ];
 
+const MPRUN_OPTIONS: &[MagicOption] = &[
+    MagicOption {
+        flag: "-f",
+        value: Some("NAME"),
+        help: "Profile the notebook function NAME, as with %lprun; repeat -f for several.",
+        completes: Completes::Functions,
+    },
+    flag("-r", "Return the `AllocProfile` as the value of the magic (`let p = %mprun -r -f f f();`)."),
+    valued("-T", "FILE", "Also write the text report to FILE."),
+];
+
 const TIME_OPTIONS: &[MagicOption] = &[flag(
     "--no-raise-error",
     "After a panic, print the times and end the cell without an error (IPython's spelling).",
@@ -153,6 +164,25 @@ included) and their bytes, the most heap held above the level at the start, and 
 end. Notebook variables are used by reference and are unchanged afterwards, as with %timeit.",
         examples: &["%memit vec![1u8; 50 << 20]", "let m = %memit -o -r 3 v.iter().map(|x| x * 2).collect::<Vec<_>>();"],
         handler: Handler::Memit,
+    },
+    Magic {
+        name: "mprun",
+        summary: "Heap allocations per line of notebook functions, exact, in line_profiler's layout.",
+        line: Some("%mprun -f NAME [-f NAME]... [-T FILE] [-r] STATEMENT"),
+        cell: None,
+        bindable: true,
+        options: MPRUN_OPTIONS,
+        details: "memory_profiler's %mprun for Rust, counted by the kernel's allocator instead of sampled from the \
+process's memory: the functions are chosen as with %lprun (same -f rules and errors), the statement runs once, and \
+each function gets a table with the columns Line #, Hits, Allocs, Bytes, Peak, Net and Line Contents.
+
+Allocs and Bytes are what was allocated while the line ran, callees included, and the work the line handed to a \
+`Pool` or to rayon (allocations of other threads while the statement's own line ran). Peak is the most heap the \
+line held above its level at its start; Net is bytes allocated minus bytes freed while the line ran. All figures \
+are plain integers (bytes unscaled). The functions are put back afterwards, also after a panic (which shows the \
+partial table first).",
+        examples: &["%mprun -f build build(1000)", "let p = %mprun -r -f parse -f tokens parse(&text);"],
+        handler: Handler::Mprun,
     },
     Magic {
         name: "mpirun",

@@ -95,6 +95,8 @@ pub(crate) enum Handler {
     Time,
     /// `%lprun` (and `%%lprun`): `crate::lprun`.
     Lprun,
+    /// `%mprun`: `crate::lprun` (its function selection and steps).
+    Mprun,
     /// `%memit`: `crate::memit`.
     Memit,
     /// `%load_ext line_profiler`: `crate::lprun`.

@@ -1,0 +1,106 @@
+//! `%mprun`'s accounting: the counting allocator read at line events.
+//!
+//! `%mprun` runs the statement once with the *counting* copies of the
+//! profiled functions (the probes `%lprun` counts Hits with), and with
+//! [`ACTIVE`] set, each frame carries a [`Mark`]: the allocator's counts
+//! when its running line started. When the line ends (the next line
+//! event of the same call, or the call's return or unwinding), the
+//! difference goes to the line's slot, callees included, as line_profiler
+//! charges time:
+//!
+//! - `allocs`, `bytes`: what was allocated while the line ran. On the
+//!   statement's own thread these are the process's totals (every
+//!   thread's counter block summed, a walk of a short list), so the work a
+//!   line hands to a `Pool` or to rayon counts on that line; on other
+//!   threads (a braced closure run by a worker) the thread's own counts.
+//! - `peak`: the most heap the line held above its level at its start, on
+//!   its thread: the thread's high-water mark is reset at each line start
+//!   and the outer line's mark is put back at its end.
+//! - `net`: the live-heap change over the line (allocated minus freed,
+//!   with the same scope as `allocs`).
+//!
+//! Outside `%mprun` a frame's mark is [`Mark::OFF`] and each probe pays one
+//! predictable branch.
+
+use parlab_alloc::Counters;
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering::Relaxed};
+
+/// Set while `%mprun`'s statement runs.
+pub(crate) static ACTIVE: AtomicBool = AtomicBool::new(false);
+/// The counter block of the thread that runs the statement.
+pub(crate) static STATEMENT_THREAD: AtomicPtr<Counters> = AtomicPtr::new(std::ptr::null_mut());
+
+/// The counts when a frame's running line started.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Mark {
+    counters: *const Counters,
+    global: bool,
+    allocs: u64,
+    bytes: u64,
+    live: i64,
+    /// This thread's `live` at the line's start.
+    level: i64,
+    /// The outer line's high-water mark, put back when this line ends.
+    outer_peak: i64,
+}
+
+impl Mark {
+    pub(crate) const OFF: Mark =
+        Mark { counters: std::ptr::null(), global: false, allocs: 0, bytes: 0, live: 0, level: 0, outer_peak: 0 };
+
+    #[inline(always)]
+    pub(crate) fn on(&self) -> bool {
+        !self.counters.is_null()
+    }
+}
+
+fn counts(c: &Counters, global: bool) -> (u64, u64, i64) {
+    if global {
+        if let Some(api) = parlab_alloc::api() {
+            let t = (api.totals)();
+            return (t.allocs, t.bytes, t.live);
+        }
+    }
+    (c.allocs.load(Relaxed), c.bytes.load(Relaxed), c.live.load(Relaxed))
+}
+
+fn start(c: &'static Counters, global: bool) -> Mark {
+    let outer_peak = c.reset_peak();
+    let (allocs, bytes, live) = counts(c, global);
+    Mark { counters: c, global, allocs, bytes, live, level: c.live.load(Relaxed), outer_peak }
+}
+
+/// A frame's first mark (its "no line yet" part), or [`Mark::OFF`].
+pub(crate) fn open() -> Mark {
+    if !ACTIVE.load(Relaxed) {
+        return Mark::OFF;
+    }
+    let Some(api) = parlab_alloc::api() else { return Mark::OFF };
+    let c = (api.thread)();
+    start(c, std::ptr::eq(c, STATEMENT_THREAD.load(Relaxed)))
+}
+
+/// Charges the line that ends to `slot`.
+#[inline(never)]
+pub(crate) fn close(m: Mark, slot: &super::table::Slot) {
+    // SAFETY: counter blocks are never freed.
+    let c = unsafe { &*m.counters };
+    let (allocs, bytes, live) = counts(c, m.global);
+    let add = |a: &std::sync::atomic::AtomicU64, by: u64| a.store(a.load(Relaxed).wrapping_add(by), Relaxed);
+    add(&slot.allocs, allocs - m.allocs);
+    add(&slot.bytes, bytes - m.bytes);
+    add(&slot.net, (live - m.live) as u64);
+    let peak = (c.peak.load(Relaxed) - m.level).max(0) as u64;
+    if peak > slot.peak.load(Relaxed) {
+        slot.peak.store(peak, Relaxed);
+    }
+    c.restore_peak(m.outer_peak);
+}
+
+/// Ends the running line (charged to `slot`) and starts the next.
+#[inline(never)]
+pub(crate) fn next_line(m: Mark, slot: &super::table::Slot) -> Mark {
+    close(m, slot);
+    // SAFETY: as in `close`.
+    start(unsafe { &*m.counters }, m.global)
+}
