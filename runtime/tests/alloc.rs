@@ -11,11 +11,12 @@ fn main() {
         ("ten_vecs_of_a_thousand_u64_are_ten_allocations_of_80_000_bytes", ten_vecs_of_a_thousand_u64_are_ten_allocations_of_80_000_bytes),
         ("a_string_clone_in_a_loop_of_100_is_100_allocations", a_string_clone_in_a_loop_of_100_is_100_allocations),
         ("nothing_allocated_is_zero", nothing_allocated_is_zero),
-        ("worker_threads_count_and_what_stays_is_live", worker_threads_count_and_what_stays_is_live),
         ("fifty_mib_touched_is_an_increment_of_about_fifty_and_one_allocation", fifty_mib_touched_is_an_increment_of_about_fifty_and_one_allocation),
         ("memit_repeats_report_the_largest", memit_repeats_report_the_largest),
         ("rss_mark_rises_with_touched_pages_and_a_reset_lowers_it", rss_mark_rises_with_touched_pages_and_a_reset_lowers_it),
         ("timeit_allocations_per_loop_exclude_the_setup", timeit_allocations_per_loop_exclude_the_setup),
+        // Last: a joined thread may still be freeing its thread-locals.
+        ("worker_threads_count_and_what_stays_is_live", worker_threads_count_and_what_stays_is_live),
     ];
     for (name, check) in checks {
         check();
