@@ -64,10 +64,12 @@ pub(crate) fn rewrite_line(args: &str, binding: &str) -> Result<String, UsageErr
         fields.push("quiet: true".to_owned());
     }
     fields.push(format!("..{P}::MemitOptions::DEFAULT"));
-    let body = if syn::parse_str::<syn::Expr>(stmt).is_ok() {
-        format!("::std::hint::black_box({stmt});")
-    } else {
-        format!("::std::hint::black_box({{ {stmt} }});")
+    // A lone expression goes into `black_box` bare (braces would draw
+    // `unused_braces`); statements keep their `;` (`let` needs it).
+    let body = match syn::parse_str::<syn::Expr>(stmt) {
+        Ok(e) if !matches!(e, syn::Expr::Let(_)) => format!("::std::hint::black_box({stmt});"),
+        _ if semicolon => format!("{stmt};"),
+        _ => format!("::std::hint::black_box({{ {stmt} }});"),
     };
     let call = format!("{P}::memit({P}::MemitOptions {{ {} }}, || {{ {body} }})", fields.join(", "));
     Ok(match (binding.is_empty(), a.output) {
@@ -96,10 +98,10 @@ mod tests {
             @r#"
         { ::parlab::__private::memit(::parlab::__private::MemitOptions { ..::parlab::__private::MemitOptions::DEFAULT }, || { ::std::hint::black_box(vec![0u8; 50 << 20]); }); };
         { ::parlab::__private::memit(::parlab::__private::MemitOptions { repeat: 3, quiet: true, ..::parlab::__private::MemitOptions::DEFAULT }, || { ::std::hint::black_box(v.clone()); }) }
-        let m = { ::parlab::__private::memit(::parlab::__private::MemitOptions { ..::parlab::__private::MemitOptions::DEFAULT }, || { ::std::hint::black_box({ let w = v.clone() }); }) };
+        let m = { ::parlab::__private::memit(::parlab::__private::MemitOptions { ..::parlab::__private::MemitOptions::DEFAULT }, || { let w = v.clone(); }) };
         "#
         );
-        for code in [rewrite_line("-r 2 f(&x)", "").unwrap(), rewrite_line("let w = v.clone(); w.len()", "").unwrap()] {
+        for code in [rewrite_line("-r 2 f(&x)", "").unwrap(), rewrite_line("let w = v.clone(); w.len()", "").unwrap(), rewrite_line("let w = v.clone();", "").unwrap()] {
             syn::parse_str::<syn::Block>(&format!("{{ {code} }}")).unwrap();
         }
     }

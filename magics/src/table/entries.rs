@@ -166,25 +166,6 @@ end. Notebook variables are used by reference and are unchanged afterwards, as w
         handler: Handler::Memit,
     },
     Magic {
-        name: "mprun",
-        summary: "Heap allocations per line of notebook functions, exact, in line_profiler's layout.",
-        line: Some("%mprun -f NAME [-f NAME]... [-T FILE] [-r] STATEMENT"),
-        cell: None,
-        bindable: true,
-        options: MPRUN_OPTIONS,
-        details: "memory_profiler's %mprun for Rust, counted by the kernel's allocator instead of sampled from the \
-process's memory: the functions are chosen as with %lprun (same -f rules and errors), the statement runs once, and \
-each function gets a table with the columns Line #, Hits, Allocs, Bytes, Peak, Net and Line Contents.
-
-Allocs and Bytes are what was allocated while the line ran, callees included, and the work the line handed to a \
-`Pool` or to rayon (allocations of other threads while the statement's own line ran). Peak is the most heap the \
-line held above its level at its start; Net is bytes allocated minus bytes freed while the line ran. All figures \
-are plain integers (bytes unscaled). The functions are put back afterwards, also after a panic (which shows the \
-partial table first).",
-        examples: &["%mprun -f build build(1000)", "let p = %mprun -r -f parse -f tokens parse(&text);"],
-        handler: Handler::Mprun,
-    },
-    Magic {
         name: "mpirun",
         summary: "Run the cell as an MPI program (Open MPI), with the notebook's items in scope.",
         line: None,
@@ -202,6 +183,25 @@ are not kept. A panicking rank ends the whole job (MPI_Abort) and is named in th
 Everything after `--` on the magic line goes to mpirun unchanged (`-- --bind-to core`).",
         examples: &["%%mpirun -n 4\nlet (lo, hi) = parlab::mpi::split_range(1_000_000, rank, size);\nlet part: u64 = (lo..hi).map(|i| i as u64).sum();\nlet total = parlab::mpi::reduce_sum_to_root(&world, part);\nif rank == 0 { println!(\"{total}\"); }"],
         handler: Handler::Mpirun,
+    },
+    Magic {
+        name: "mprun",
+        summary: "Heap allocations per line of notebook functions, exact, in line_profiler's layout.",
+        line: Some("%mprun -f NAME [-f NAME]... [-T FILE] [-r] STATEMENT"),
+        cell: None,
+        bindable: true,
+        options: MPRUN_OPTIONS,
+        details: "memory_profiler's %mprun for Rust, counted by the kernel's allocator instead of sampled from the \
+process's memory: the functions are chosen as with %lprun (same -f rules and errors), the statement runs once, and \
+each function gets a table with the columns Line #, Hits, Allocs, Bytes, Peak, Net and Line Contents.
+
+Allocs and Bytes are what was allocated while the line ran, callees included, and the work the line handed to a \
+`Pool` or to rayon (allocations of other threads while the statement's own line ran). Peak is the most heap the \
+line held above its level at its start; Net is bytes allocated minus bytes freed while the line ran. All figures \
+are plain integers (bytes unscaled). The functions are put back afterwards, also after a panic (which shows the \
+partial table first).",
+        examples: &["%mprun -f build build(1000)", "let p = %mprun -r -f parse -f tokens parse(&text);"],
+        handler: Handler::Mprun,
     },
     Magic {
         name: "time",
