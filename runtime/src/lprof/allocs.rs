@@ -64,9 +64,10 @@ fn counts(c: &Counters, global: bool) -> (u64, u64, i64) {
     (c.allocs.load(Relaxed), c.bytes.load(Relaxed), c.live.load(Relaxed))
 }
 
-fn start(c: &'static Counters, global: bool) -> Mark {
+/// A line starts at the counts `now`.
+fn start(c: &'static Counters, global: bool, now: (u64, u64, i64)) -> Mark {
     let outer_peak = c.reset_peak();
-    let (allocs, bytes, live) = counts(c, global);
+    let (allocs, bytes, live) = now;
     Mark { counters: c, global, allocs, bytes, live, level: c.live.load(Relaxed), outer_peak }
 }
 
@@ -77,15 +78,22 @@ pub(crate) fn open() -> Mark {
     }
     let Some(api) = parlab_alloc::api() else { return Mark::OFF };
     let c = (api.thread)();
-    start(c, std::ptr::eq(c, STATEMENT_THREAD.load(Relaxed)))
+    let global = std::ptr::eq(c, STATEMENT_THREAD.load(Relaxed));
+    start(c, global, counts(c, global))
 }
 
 /// Charges the line that ends to `slot`.
 #[inline(never)]
 pub(crate) fn close(m: Mark, slot: &super::table::Slot) {
     // SAFETY: counter blocks are never freed.
+    charge(m, slot, counts(unsafe { &*m.counters }, m.global));
+}
+
+/// Charges the line that ends at the counts `now` to `slot`.
+fn charge(m: Mark, slot: &super::table::Slot, now: (u64, u64, i64)) {
+    // SAFETY: counter blocks are never freed.
     let c = unsafe { &*m.counters };
-    let (allocs, bytes, live) = counts(c, m.global);
+    let (allocs, bytes, live) = now;
     let add = |a: &std::sync::atomic::AtomicU64, by: u64| a.store(a.load(Relaxed).wrapping_add(by), Relaxed);
     add(&slot.allocs, allocs - m.allocs);
     add(&slot.bytes, bytes - m.bytes);
@@ -100,7 +108,10 @@ pub(crate) fn close(m: Mark, slot: &super::table::Slot) {
 /// Ends the running line (charged to `slot`) and starts the next.
 #[inline(never)]
 pub(crate) fn next_line(m: Mark, slot: &super::table::Slot) -> Mark {
-    close(m, slot);
     // SAFETY: as in `close`.
-    start(unsafe { &*m.counters }, m.global)
+    let c = unsafe { &*m.counters };
+    // One read of the counts ends a line and starts the next.
+    let now = counts(c, m.global);
+    charge(m, slot, now);
+    start(c, m.global, now)
 }
