@@ -106,11 +106,28 @@ def test_mprun_counts_exactly_per_line(kernel):
     assert rows[2] == (1, 0, 0, 0, 0), text  # allocates nothing
     assert rows[3][1:3] == (10, 80_000) and rows[3][3] == 8000 and rows[3][4] == 0, text
     assert rows[4][1:3] == (100, 600), text
-    assert rows[5][1:3] == (1, 4096) and rows[5][4] == 4096, text
+    # `kept` is freed when build returns, inside the statement: Net 0.
+    assert rows[5][1:3] == (1, 4096) and rows[5][3] == 4096 and rows[5][4] == 0, text
     # The function is put back: calling it afterwards works and is not profiled.
     assert run(kernel, "build(&s)").result == str(10 * 1000 + 100 * 6 + 4096)
     html = cell.of("display_data")[-1]["data"]["text/html"]
     assert "linear-gradient" in html and "<th>Bytes</th>" in html
+
+
+def test_mprun_net_is_what_outlives_the_statement(kernel):
+    cell = run(kernel, """fn make(n: usize) -> Vec<u8> {
+    let scratch = vec![0u8; 10 * n];
+    let v = vec![1u8; n];
+    drop(scratch);
+    v
+}""")
+    assert cell.status == "ok", cell.error
+    assert run(kernel, "let mut keep: Vec<Vec<u8>> = Vec::with_capacity(4);").status == "ok"
+    rows = mprun_rows(shown(run(kernel, "%mprun -f make keep.push(make(100))")))
+    assert rows[2] == (1, 1, 1000, 1000, 0), rows  # freed on line 4
+    assert rows[3] == (1, 1, 100, 100, 100), rows  # still in `keep`
+    assert rows[4][1:] == (0, 0, 0, 0), rows
+    assert run(kernel, "keep.len()").result == "1"
 
 
 def test_mprun_counts_pool_work_on_the_submitting_line(kernel):

@@ -8,7 +8,7 @@
 //! process id (the evaluation process is the kernel binary re-executed, and
 //! inherits the kernel's environment: the pid tells whose table it is).
 
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use std::sync::OnceLock;
 
 /// `"<pid>:<address of the Api>"`, set by the executable at start.
@@ -34,6 +34,9 @@ pub struct Counters {
     pub peak: AtomicI64,
     /// `live` at the last [`Counters::reset_peak`].
     pub base: AtomicI64,
+    /// What this thread's new blocks are tagged with (0: nothing), see
+    /// [`Api::net`]. `%mprun` sets it to the running line's tag.
+    pub tag: AtomicU32,
     /// The next thread's block (the list readers sum).
     pub(crate) next: AtomicPtr<Counters>,
 }
@@ -48,6 +51,7 @@ impl Counters {
             live: AtomicI64::new(0),
             peak: AtomicI64::new(0),
             base: AtomicI64::new(0),
+            tag: AtomicU32::new(0),
             next: AtomicPtr::new(std::ptr::null_mut()),
         }
     }
@@ -99,10 +103,20 @@ pub struct Api {
     /// [`Counters::reset_peak`] on every thread's block (racy against the
     /// owners' updates: a lost reset only makes a peak larger).
     pub reset_peaks: extern "C" fn(),
+    /// Bytes of the blocks tagged `tag` (a [`Counters::tag`] of the
+    /// current generation) that are still allocated.
+    pub net: extern "C" fn(tag: u32) -> i64,
+    /// Starts a new generation: every tag's bytes are 0, and blocks tagged
+    /// before are no longer counted when freed. Returns the generation,
+    /// which goes in the tags' high 16 bits.
+    pub new_generation: extern "C" fn() -> u32,
 }
 
 /// The layout version of [`Api`] and [`Counters`].
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
+
+/// Tags are `generation << 16 | slot`, slot in `1..TAG_SLOTS`.
+pub const TAG_SLOTS: u32 = 1 << 16;
 
 /// The process's table, if its executable counts allocations.
 pub fn api() -> Option<&'static Api> {

@@ -22,11 +22,11 @@
 // not for Rust callers.
 #![allow(unreachable_pub)]
 
-use crate::counters::{format, sum, Api, Counters, Totals, API_ENV, VERSION};
+use crate::counters::{format, sum, Api, Counters, Totals, API_ENV, TAG_SLOTS, VERSION};
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicPtr, Ordering::*};
+use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering::*};
 
 extern "C" {
     fn __libc_malloc(size: usize) -> *mut c_void;
@@ -49,6 +49,20 @@ thread_local! {
 
 /// The head of the list of every thread's block.
 static HEAD: AtomicPtr<Counters> = AtomicPtr::new(null_mut());
+
+/// Live bytes per tag slot (`%mprun`'s Net), of the current generation.
+/// Touched only for tagged blocks, that is while `%mprun` runs: 512 KiB
+/// of zero pages otherwise never touched.
+static NET: [AtomicI64; TAG_SLOTS as usize] = [const { AtomicI64::new(0) }; TAG_SLOTS as usize];
+static GENERATION: AtomicU32 = AtomicU32::new(0);
+
+/// Adds `by` to the live bytes of `tag`, if it is of this generation.
+#[inline(always)]
+fn tag_add(tag: u32, by: i64) {
+    if tag != 0 && tag >> 16 == GENERATION.load(Relaxed) {
+        NET[(tag & (TAG_SLOTS - 1)) as usize].fetch_add(by, Relaxed);
+    }
+}
 
 #[inline(always)]
 fn block() -> &'static Counters {
@@ -99,30 +113,35 @@ fn add_live(c: &Counters, by: i64) {
     }
 }
 
-#[inline(always)]
-fn on_alloc(size: usize) {
-    let c = block();
-    bump(&c.allocs, 1);
-    bump(&c.bytes, size as u64);
-    add_live(c, size as i64);
-}
-
 /// Writes the header and counts the block; returns the user's pointer.
 #[inline(always)]
 unsafe fn finish(base: *mut c_void, offset: usize, size: usize) -> *mut c_void {
     if base.is_null() {
         return null_mut();
     }
+    let c = block();
+    let tag = c.tag.load(Relaxed);
     let p = base.cast::<u8>().add(offset);
-    p.cast::<[usize; 2]>().sub(1).write([size, offset]);
-    on_alloc(size);
+    write_header(p, size, offset, tag);
+    bump(&c.allocs, 1);
+    bump(&c.bytes, size as u64);
+    add_live(c, size as i64);
+    tag_add(tag, size as i64);
     p.cast()
 }
 
-/// `(requested size, offset to glibc's block)` of a block of ours.
+/// A block's header: the requested size, then the offset back to glibc's
+/// block (low 32 bits) and the tag of the line that allocated it.
 #[inline(always)]
-unsafe fn header(p: *mut c_void) -> [usize; 2] {
-    p.cast::<[usize; 2]>().sub(1).read()
+unsafe fn write_header(p: *mut u8, size: usize, offset: usize, tag: u32) {
+    p.cast::<[usize; 2]>().sub(1).write([size, offset | (tag as usize) << 32]);
+}
+
+/// `(requested size, offset to glibc's block, tag)` of a block of ours.
+#[inline(always)]
+unsafe fn header(p: *mut c_void) -> (usize, usize, u32) {
+    let [size, word] = p.cast::<[usize; 2]>().sub(1).read();
+    (size, word & 0xffff_ffff, (word >> 32) as u32)
 }
 
 unsafe fn fail(errno: i32) -> *mut c_void {
@@ -147,10 +166,11 @@ pub unsafe extern "C" fn free(p: *mut c_void) {
     if p.is_null() {
         return;
     }
-    let [size, offset] = header(p);
+    let (size, offset, tag) = header(p);
     let c = block();
     bump(&c.frees, 1);
     c.live.store(c.live.load(Relaxed) - size as i64, Relaxed);
+    tag_add(tag, -(size as i64));
     __libc_free(p.cast::<u8>().sub(offset).cast());
 }
 
@@ -176,7 +196,7 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
         free(p);
         return null_mut();
     }
-    let [old, offset] = header(p);
+    let (old, offset, old_tag) = header(p);
     if offset != HEADER {
         // An aligned block: glibc's realloc would not keep the alignment
         // (nor would C's), so move it to a plain block, counted as a realloc.
@@ -187,9 +207,8 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
         }
         let q = base.cast::<u8>().add(HEADER);
         std::ptr::copy_nonoverlapping(p.cast::<u8>(), q, old.min(size));
-        q.cast::<[usize; 2]>().sub(1).write([size, HEADER]);
         __libc_free(p.cast::<u8>().sub(offset).cast());
-        on_realloc(old, size);
+        on_realloc(q, old, old_tag, size);
         return q.cast();
     }
     let Some(total) = size.checked_add(HEADER) else { return fail(ENOMEM) };
@@ -198,18 +217,23 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
         return null_mut();
     }
     let q = base.cast::<u8>().add(HEADER);
-    q.cast::<[usize; 2]>().sub(1).write([size, HEADER]);
-    on_realloc(old, size);
+    on_realloc(q, old, old_tag, size);
     q.cast()
 }
 
+/// Counts a reallocation to `new` bytes at `q` (header written here): the
+/// block now belongs to the line that reallocated it.
 #[inline(always)]
-fn on_realloc(old: usize, new: usize) {
+unsafe fn on_realloc(q: *mut u8, old: usize, old_tag: u32, new: usize) {
     let c = block();
+    let tag = c.tag.load(Relaxed);
+    write_header(q, new, HEADER, tag);
     bump(&c.allocs, 1);
     bump(&c.reallocs, 1);
     bump(&c.bytes, new as u64);
     add_live(c, new as i64 - old as i64);
+    tag_add(old_tag, -(old as i64));
+    tag_add(tag, new as i64);
 }
 
 /// # Safety
@@ -297,7 +321,7 @@ pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
     if p.is_null() {
         0
     } else {
-        header(p)[0]
+        header(p).0
     }
 }
 
@@ -325,7 +349,32 @@ extern "C" fn reset_peaks() {
     }
 }
 
-pub(crate) static API: Api = Api { version: VERSION, thread: thread_counters, totals, reset_peaks };
+extern "C" fn net(tag: u32) -> i64 {
+    if tag >> 16 != GENERATION.load(Relaxed) {
+        return 0;
+    }
+    NET[(tag & (TAG_SLOTS - 1)) as usize].load(Relaxed)
+}
+
+extern "C" fn new_generation() -> u32 {
+    // Generation 0 is never handed out, so an old block's tag never matches.
+    let mut g = GENERATION.load(Relaxed).wrapping_add(1) & 0xffff;
+    if g == 0 {
+        g = 1;
+    }
+    // Zeroing before publishing: a block freed in between was tagged by an
+    // earlier generation and no longer matches.
+    GENERATION.store(0, Relaxed);
+    for n in NET.iter() {
+        if n.load(Relaxed) != 0 {
+            n.store(0, Relaxed);
+        }
+    }
+    GENERATION.store(g, Relaxed);
+    g
+}
+
+pub(crate) static API: Api = Api { version: VERSION, thread: thread_counters, totals, reset_peaks, net, new_generation };
 
 /// Publishes the accessors in [`API_ENV`] for readers compiled apart from
 /// the executable (cells). Call it first in `main`, before other threads
@@ -383,6 +432,26 @@ mod tests {
             assert!(std::hint::black_box(calloc(std::hint::black_box(usize::MAX), 2)).is_null());
         }
         assert_eq!(mine().live, before.live);
+    }
+
+    #[test]
+    fn tagged_blocks_count_until_freed_in_their_generation_only() {
+        let g = new_generation();
+        let tag = g << 16 | 7;
+        let me = block();
+        me.tag.store(tag, Relaxed);
+        let kept = std::hint::black_box(vec![0u8; 1000]);
+        let mut grown: Vec<u8> = Vec::with_capacity(10);
+        grown.extend_from_slice(&[1; 100]);
+        drop(std::hint::black_box(vec![0u8; 500]));
+        me.tag.store(0, Relaxed);
+        assert_eq!(net(tag), 1000 + grown.capacity() as i64, "freed blocks leave, a realloc moves");
+        drop(grown);
+        assert_eq!(net(tag), 1000);
+        let g2 = new_generation();
+        assert_eq!(net(tag), 0, "an old generation reads 0");
+        drop(kept);
+        assert_eq!(net(g2 << 16 | 7), 0, "an old block freed later does not count");
     }
 
     #[test]

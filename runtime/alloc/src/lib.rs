@@ -47,6 +47,6 @@ mod counters;
 #[cfg(feature = "interpose")]
 mod interpose;
 
-pub use counters::{api, Api, Counters, Totals, API_ENV, VERSION};
+pub use counters::{api, Api, Counters, Totals, API_ENV, TAG_SLOTS, VERSION};
 #[cfg(feature = "interpose")]
 pub use interpose::publish;

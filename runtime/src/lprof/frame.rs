@@ -137,7 +137,8 @@ impl LpFrame {
             events.store(e.wrapping_add(1), Relaxed);
             self.close_line(e);
             if self.alloc.get().on() {
-                self.alloc.set(super::allocs::next_line(self.alloc.get(), &*self.last.get()));
+                let index = line.wrapping_sub(self.base).min(self.len);
+                self.alloc.set(super::allocs::next_line(self.alloc.get(), &*self.last.get(), index));
             }
             self.last.set(s);
             self.start.set(e);
@@ -200,7 +201,7 @@ fn attach(fn_id: u32, first: u32, len: u32, mode: u8) -> Attached {
     if mode == table::COUNT {
         record.events.store(start, Relaxed);
     }
-    let alloc = if mode == table::COUNT { super::allocs::open() } else { super::allocs::Mark::OFF };
+    let alloc = if mode == table::COUNT { super::allocs::open(fn_id) } else { super::allocs::Mark::OFF };
     Attached { slots, entry, record, start, interrupt: crate::interrupt::flag_ref(), alloc }
 }
 

@@ -35,13 +35,11 @@ pub(crate) struct Slot {
     pub(crate) hits: AtomicU64,
     pub(crate) samples: AtomicU64,
     pub(crate) events: AtomicU64,
-    /// `%mprun` (see `super::allocs`): allocations, their bytes, the most
-    /// heap the line held above its level on entry, and its live-heap
-    /// change (an `i64` stored as its bits).
+    /// `%mprun` (see `super::allocs`): allocations, their bytes, and the
+    /// most heap the line held above its level on entry.
     pub(crate) allocs: AtomicU64,
     pub(crate) bytes: AtomicU64,
     pub(crate) peak: AtomicU64,
-    pub(crate) net: AtomicU64,
 }
 
 /// Slots kept empty on each side of a table so that two threads' tables
@@ -96,7 +94,7 @@ pub(crate) fn reset(hits: bool) {
             if hits {
                 s.hits.store(0, Relaxed);
                 s.events.store(0, Relaxed);
-                for c in [&s.allocs, &s.bytes, &s.peak, &s.net] {
+                for c in [&s.allocs, &s.bytes, &s.peak] {
                     c.store(0, Relaxed);
                 }
             }
@@ -115,7 +113,6 @@ pub(crate) struct Counts {
     pub(crate) bytes: u64,
     /// The largest over threads.
     pub(crate) peak: u64,
-    pub(crate) net: i64,
 }
 
 /// Per function, per line, summed over threads.
@@ -131,7 +128,6 @@ pub(crate) fn collect(line_counts: &[usize]) -> Vec<Vec<Counts>> {
             acc.allocs += s.allocs.load(Relaxed);
             acc.bytes += s.bytes.load(Relaxed);
             acc.peak = acc.peak.max(s.peak.load(Relaxed));
-            acc.net += s.net.load(Relaxed) as i64;
         }
     }
     out

@@ -31,6 +31,7 @@ pub fn mprun<R>(functions: &[FnMeta], opts: MprunOptions, mut stmt: impl FnMut()
     table::reset(true);
     if let Some(api) = api {
         allocs::STATEMENT_THREAD.store((api.thread)() as *const _ as *mut _, Relaxed);
+        allocs::GENERATION.store((api.new_generation)(), Relaxed);
     }
     allocs::ACTIVE.store(api.is_some(), Relaxed);
     table::MODE.store(table::COUNT, Relaxed);
@@ -39,12 +40,21 @@ pub fn mprun<R>(functions: &[FnMeta], opts: MprunOptions, mut stmt: impl FnMut()
     allocs::ACTIVE.store(false, Relaxed);
     let lines: Vec<usize> = functions.iter().map(|f| f.lines.len()).collect();
     let counts = table::collect(&lines);
+    // Net: the tagged blocks still allocated now, the statement's end.
+    let net = |fn_id: usize, index: usize| {
+        let tag = allocs::tag(fn_id as u32, index as u32);
+        match api {
+            Some(api) if tag != 0 => (api.net)(tag),
+            _ => 0,
+        }
+    };
     let profile = AllocProfile {
         counted: api.is_some(),
         functions: functions
             .iter()
             .zip(&counts)
-            .map(|(f, counts)| FunctionAllocs {
+            .enumerate()
+            .map(|(fn_id, (f, counts))| FunctionAllocs {
                 name: f.name.to_owned(),
                 file: format!("<cell {}>", f.cell),
                 first_line: f.first_line,
@@ -53,14 +63,15 @@ pub fn mprun<R>(functions: &[FnMeta], opts: MprunOptions, mut stmt: impl FnMut()
                     .iter()
                     .zip(counts)
                     .zip(f.first_line..)
-                    .map(|((source, c), line)| AllocLine {
+                    .enumerate()
+                    .map(|(index, ((source, c), line))| AllocLine {
                         line,
                         source: (*source).to_owned(),
                         hits: c.hits,
                         allocs: c.allocs,
                         bytes: c.bytes,
                         peak: c.peak,
-                        net: c.net,
+                        net: net(fn_id, index),
                     })
                     .collect(),
             })

@@ -51,7 +51,8 @@ pub struct AllocLine {
     /// The most heap the line held above its level at its start (on its
     /// thread).
     pub peak: u64,
-    /// Bytes allocated minus bytes freed while the line ran.
+    /// Bytes the line allocated (on its thread, callees included) that
+    /// were still allocated when the statement ended.
     pub net: i64,
 }
 
