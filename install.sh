@@ -73,6 +73,25 @@ else
   echo "could not install ${mpi_pkgs[*]} (needs apt-get and root or password-less sudo): %%mpirun will not work and its tests skip"
 fi
 
+say "ssh server and iproute2 for the multi-host %%mpirun test (Debian's packages; optional)"
+# tests/test_mpirun_hosts.py makes two hosts out of network namespaces (ip,
+# from iproute2) and runs an sshd of its own in each (openssh-server; the
+# test starts and stops it, and never uses the system's ssh service). On a
+# machine whose services start on install (systemd, no policy-rc.d), Debian
+# also starts that service; the test does not need it. Without them that
+# test skips, so a failure here does not stop the install.
+# (The files are checked, not dpkg's state: a removed package whose
+# configuration is kept still counts as present for `dpkg -s`.)
+host_pkgs=(openssh-server openssh-client iproute2)
+have_tools() { local t; for t in "$@"; do command -v "$t" >/dev/null 2>&1 || return 1; done; }
+if [ -x /usr/sbin/sshd ] && have_tools ssh ssh-keygen ip; then
+  echo "openssh-server, iproute2: already installed"
+elif apt_optional "${host_pkgs[@]}"; then
+  echo "openssh-server, iproute2: installed"
+else
+  echo "could not install ${host_pkgs[*]} (needs apt-get and root or password-less sudo): the multi-host test will skip"
+fi
+
 say "Chromium for the browser test (Debian's package; optional)"
 # tests/test_browser.py drives JupyterLab with Playwright in the system's
 # Chromium (Playwright's own browser download is never used). Without it

@@ -69,6 +69,16 @@ def run(kc, code, timeout=300, **kwargs):
     return Cell(reply, msgs)
 
 
+def rank_lines(text):
+    """{rank: [lines]} from `[r] line` output, checking every line has a prefix."""
+    out = {}
+    for line in text.splitlines():
+        assert line.startswith("["), f"line without a rank prefix: {line!r}"
+        rank, _, rest = line[1:].partition("] ")
+        out.setdefault(int(rank), []).append(rest)
+    return out
+
+
 def ok(kernel, code):
     """Runs `code`, which must succeed; its Cell."""
     cell = run(kernel, code)

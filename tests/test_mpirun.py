@@ -18,7 +18,7 @@ import time
 import pytest
 from jupyter_client.manager import start_new_kernel
 
-from conftest import FIRST_CELL_TIMEOUT, run
+from conftest import FIRST_CELL_TIMEOUT, rank_lines, run
 
 HAVE_MPIRUN = shutil.which("mpirun") is not None
 needs_mpirun = pytest.mark.skipif(
@@ -68,16 +68,6 @@ def still_alive(kc):
 
 # What the kernel itself may say on stderr while building.
 NOTICES = ("Building the MPI program", "Waiting for another kernel")
-
-
-def rank_lines(text):
-    """{rank: [lines]} from `[r] line` output, checking every line has a prefix."""
-    out = {}
-    for line in text.splitlines():
-        assert line.startswith("["), f"line without a rank prefix: {line!r}"
-        rank, _, rest = line[1:].partition("] ")
-        out.setdefault(int(rank), []).append(rest)
-    return out
 
 
 REDUCE = """\

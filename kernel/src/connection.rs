@@ -4,7 +4,7 @@ use serde::Deserialize;
 
 /// Where to listen and how to sign, as the client wrote it.
 #[derive(Debug, Clone, Deserialize)]
-pub struct ConnectionInfo {
+pub(crate) struct ConnectionInfo {
     pub ip: String,
     pub transport: String,
     pub shell_port: u16,
@@ -24,7 +24,7 @@ fn default_scheme() -> String {
 
 impl ConnectionInfo {
     /// Reads and checks a connection file.
-    pub fn from_file(path: &std::path::Path) -> anyhow::Result<Self> {
+    pub(crate) fn from_file(path: &std::path::Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| anyhow::anyhow!("cannot read connection file {}: {e}", path.display()))?;
         let info: ConnectionInfo = serde_json::from_str(&text)?;
@@ -38,7 +38,7 @@ impl ConnectionInfo {
 
     /// The ZeroMQ endpoint of one channel: `tcp://ip:port`, or for ipc the
     /// `ipc://{ip}-{port}` path convention of jupyter_client.
-    pub fn endpoint(&self, port: u16) -> String {
+    pub(crate) fn endpoint(&self, port: u16) -> String {
         match self.transport.as_str() {
             "ipc" => format!("ipc://{}-{}", self.ip, port),
             _ => format!("tcp://{}:{}", self.ip, port),

@@ -8,7 +8,7 @@
 /// A recorded cell: execution count, input, and its `text/plain` output if
 /// it had one.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
+pub(crate) struct Entry {
     pub line: u32,
     pub input: String,
     pub output: Option<String>,
@@ -16,30 +16,30 @@ pub struct Entry {
 
 /// The session's history.
 #[derive(Debug, Default)]
-pub struct History {
+pub(crate) struct History {
     entries: Vec<Entry>,
 }
 
 impl History {
-    pub fn push(&mut self, line: u32, input: &str) {
+    pub(crate) fn push(&mut self, line: u32, input: &str) {
         self.entries.push(Entry { line, input: input.to_owned(), output: None });
     }
 
-    pub fn set_output(&mut self, line: u32, output: String) {
+    pub(crate) fn set_output(&mut self, line: u32, output: String) {
         if let Some(e) = self.entries.iter_mut().rev().find(|e| e.line == line) {
             e.output = Some(output);
         }
     }
 
     /// The last `n` entries.
-    pub fn tail(&self, n: usize) -> Vec<&Entry> {
+    pub(crate) fn tail(&self, n: usize) -> Vec<&Entry> {
         let start = self.entries.len().saturating_sub(n);
         self.entries[start..].iter().collect()
     }
 
     /// Entries with `start <= line < stop` (IPython's half-open range; a
     /// `stop` of 0 or less means "to the end").
-    pub fn range(&self, start: i64, stop: i64) -> Vec<&Entry> {
+    pub(crate) fn range(&self, start: i64, stop: i64) -> Vec<&Entry> {
         self.entries
             .iter()
             .filter(|e| i64::from(e.line) >= start && (stop <= 0 || i64::from(e.line) < stop))
@@ -48,7 +48,7 @@ impl History {
 
     /// Entries whose input matches a glob (`*` any run, `?` one char), the
     /// last `n` of them (all when `n` is 0), optionally without repeats.
-    pub fn search(&self, pattern: &str, n: usize, unique: bool) -> Vec<&Entry> {
+    pub(crate) fn search(&self, pattern: &str, n: usize, unique: bool) -> Vec<&Entry> {
         let pattern: Vec<char> = pattern.chars().collect();
         let mut seen = std::collections::HashSet::new();
         let mut hits: Vec<&Entry> = self

@@ -6,13 +6,13 @@ use std::path::PathBuf;
 
 /// Where to install, as `jupyter kernelspec install` spells it.
 #[derive(Debug, PartialEq)]
-pub enum Target {
+pub(crate) enum Target {
     User,
     Prefix(PathBuf),
     SysPrefix,
 }
 
-pub fn parse_args(args: &[String]) -> Result<Target> {
+pub(crate) fn parse_args(args: &[String]) -> Result<Target> {
     let mut target = Target::User;
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -53,7 +53,7 @@ fn data_dir(target: &Target) -> Result<PathBuf> {
 /// The kernelspec. `interrupt_mode` is `message`: the client sends
 /// `interrupt_request` on control and the kernel interrupts the evaluation
 /// process itself (see `engine::child`).
-pub fn kernel_json(exe: &str, runtime_dir: &str) -> serde_json::Value {
+pub(crate) fn kernel_json(exe: &str, runtime_dir: &str) -> serde_json::Value {
     json!({
         "argv": [exe, "--connection-file", "{connection_file}"],
         "display_name": "Rust (parlab)",
@@ -64,7 +64,7 @@ pub fn kernel_json(exe: &str, runtime_dir: &str) -> serde_json::Value {
     })
 }
 
-pub fn install(args: &[String]) -> Result<()> {
+pub(crate) fn install(args: &[String]) -> Result<()> {
     let target = parse_args(args)?;
     let dir = data_dir(&target)?.join("kernels/parlab");
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 /// What one execution produced, besides what it streamed.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// Success, with the cell's value (`execute_result`) if it has one.
     Ok { result: Option<Map<String, Value>> },
     /// Failure, already described to the user by an `error` output.
@@ -19,7 +19,7 @@ pub enum Outcome {
 
 /// Where an execution sends what it produces. Implementations forward to
 /// iopub (and stdin for input) with the request as parent.
-pub trait Output: Send + Sync {
+pub(crate) trait Output: Send + Sync {
     fn stream(&self, name: &str, text: &str);
     /// `display_data`, or `update_display_data` when `update` is set.
     fn display(&self, data: Map<String, Value>, metadata: Map<String, Value>, display_id: Option<&str>, update: bool);
@@ -39,14 +39,14 @@ pub trait Output: Send + Sync {
 
 /// Completion matches in code-point offsets.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Completions {
+pub(crate) struct Completions {
     pub matches: Vec<String>,
     pub cursor_start: usize,
     pub cursor_end: usize,
 }
 
 /// The evaluation side of a kernel.
-pub trait Interpreter: Send {
+pub(crate) trait Interpreter: Send {
     /// Runs one cell. `count` is its execution count (already assigned).
     fn execute(&mut self, code: &str, count: u32, silent: bool, out: std::sync::Arc<dyn Output>) -> Outcome;
     /// `cursor` is in code points, as the protocol says since 5.2.
@@ -60,7 +60,7 @@ pub trait Interpreter: Send {
 
 /// Interrupts whatever the interpreter is running; must work while
 /// `execute` is blocked, from another thread.
-pub trait Interrupter: Send + Sync {
+pub(crate) trait Interrupter: Send + Sync {
     fn interrupt(&self);
     /// Ends evaluation for good (kernel shutdown), even of code that
     /// ignores interrupts.
@@ -68,12 +68,12 @@ pub trait Interrupter: Send + Sync {
 }
 
 /// Converts a byte offset in `s` to a code-point offset.
-pub fn byte_to_char(s: &str, byte: usize) -> usize {
+pub(crate) fn byte_to_char(s: &str, byte: usize) -> usize {
     s[..byte.min(s.len())].chars().count()
 }
 
 /// Converts a code-point offset in `s` to a byte offset (clamped).
-pub fn char_to_byte(s: &str, ch: usize) -> usize {
+pub(crate) fn char_to_byte(s: &str, ch: usize) -> usize {
     s.char_indices().nth(ch).map(|(b, _)| b).unwrap_or(s.len())
 }
 

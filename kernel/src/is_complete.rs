@@ -9,13 +9,13 @@
 
 /// The answer, with the indent to offer for the next line when incomplete.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Completeness {
+pub(crate) enum Completeness {
     Complete,
     Incomplete(String),
     Invalid,
 }
 
-pub fn check(code: &str) -> Completeness {
+pub(crate) fn check(code: &str) -> Completeness {
     let trimmed = code.trim_start();
     if trimmed.starts_with("%%") && !trimmed.contains('\n') {
         return Completeness::Incomplete(String::new());

@@ -13,17 +13,17 @@ use jupyter_protocol as jp;
 use serde_json::{json, Value};
 
 /// Protocol version we implement.
-pub const PROTOCOL_VERSION: &str = "5.3";
+pub(crate) const PROTOCOL_VERSION: &str = "5.3";
 
 /// The kernel's identity on the wire.
 #[derive(Clone)]
-pub struct Session {
+pub(crate) struct Session {
     pub id: String,
     pub signer: Signer,
 }
 
 impl Session {
-    pub fn new(key: &str) -> Self {
+    pub(crate) fn new(key: &str) -> Self {
         Session { id: uuid::Uuid::new_v4().to_string(), signer: Signer::new(key) }
     }
 
@@ -39,7 +39,7 @@ impl Session {
     }
 
     /// A reply on the socket the request came from.
-    pub fn reply(&self, parent: &Message, msg_type: &str, content: Value) -> Message {
+    pub(crate) fn reply(&self, parent: &Message, msg_type: &str, content: Value) -> Message {
         Message {
             identities: parent.identities.clone(),
             header: self.header(msg_type),
@@ -51,7 +51,7 @@ impl Session {
     }
 
     /// An iopub broadcast; the topic frame is the message type.
-    pub fn iopub(&self, parent: Option<&Message>, msg_type: &str, content: Value) -> Message {
+    pub(crate) fn iopub(&self, parent: Option<&Message>, msg_type: &str, content: Value) -> Message {
         Message {
             identities: vec![bytes::Bytes::from(format!("kernel.{}.{msg_type}", self.id))],
             header: self.header(msg_type),
@@ -63,12 +63,12 @@ impl Session {
     }
 }
 
-pub fn to_value(v: impl serde::Serialize) -> Value {
+pub(crate) fn to_value(v: impl serde::Serialize) -> Value {
     serde_json::to_value(v).expect("protocol structs serialize")
 }
 
 /// `kernel_info_reply` content.
-pub fn kernel_info() -> Value {
+pub(crate) fn kernel_info() -> Value {
     to_value(jp::KernelInfoReply {
         status: jp::ReplyStatus::Ok,
         protocol_version: PROTOCOL_VERSION.into(),
@@ -112,7 +112,7 @@ fn rustc_version() -> String {
 }
 
 /// `is_complete_reply` content.
-pub fn is_complete(code: &str) -> Value {
+pub(crate) fn is_complete(code: &str) -> Value {
     let reply = match check(code) {
         Completeness::Complete => jp::IsCompleteReply::new(jp::IsCompleteReplyStatus::Complete, String::new()),
         Completeness::Incomplete(indent) => jp::IsCompleteReply::new(jp::IsCompleteReplyStatus::Incomplete, indent),
@@ -126,7 +126,7 @@ pub fn is_complete(code: &str) -> Value {
 }
 
 /// `history_reply` content for a request's content.
-pub fn history(history: &History, content: &Value) -> Value {
+pub(crate) fn history(history: &History, content: &Value) -> Value {
     let output = content["output"].as_bool().unwrap_or(false);
     let int = |k: &str, d: i64| content[k].as_i64().unwrap_or(d);
     let entries: Vec<&Entry> = match content["hist_access_type"].as_str().unwrap_or("tail") {
@@ -153,7 +153,7 @@ pub fn history(history: &History, content: &Value) -> Value {
 }
 
 /// `execute_reply` content.
-pub fn execute_reply(count: u32, error: Option<(&str, &str, &[String])>) -> Value {
+pub(crate) fn execute_reply(count: u32, error: Option<(&str, &str, &[String])>) -> Value {
     let mut reply = jp::ExecuteReply {
         status: jp::ReplyStatus::Ok,
         execution_count: jp::ExecutionCount::new(count as usize),
@@ -173,7 +173,7 @@ pub fn execute_reply(count: u32, error: Option<(&str, &str, &[String])>) -> Valu
 }
 
 /// `execute_reply` for a request skipped after an earlier error.
-pub fn aborted_reply(count: u32) -> Value {
+pub(crate) fn aborted_reply(count: u32) -> Value {
     json!({"status": "aborted", "execution_count": count, "user_expressions": {}, "payload": []})
 }
 

@@ -114,7 +114,7 @@ pub(crate) struct Kernel {
 /// Runs the kernel until a `shutdown_request`. `make` builds the
 /// interpreter on the engine thread (it may take seconds; `kernel_info`
 /// is answered meanwhile).
-pub async fn serve<I, F>(info: crate::connection::ConnectionInfo, make: F, interrupter: Arc<dyn Interrupter>) -> anyhow::Result<()>
+pub(crate) async fn serve<I, F>(info: crate::connection::ConnectionInfo, make: F, interrupter: Arc<dyn Interrupter>) -> anyhow::Result<()>
 where
     I: Interpreter + 'static,
     F: FnOnce() -> anyhow::Result<I> + Send + 'static,

@@ -18,7 +18,7 @@ const DELIMITER: &[u8] = b"<IDS|MSG>";
 /// Why a multipart message was refused. Each is logged and the message
 /// dropped; none ends a socket loop.
 #[derive(Debug, thiserror::Error)]
-pub enum WireError {
+pub(crate) enum WireError {
     #[error("no <IDS|MSG> delimiter in {frames} frames")]
     MissingDelimiter { frames: usize },
     #[error("expected 4 JSON frames after the signature, got {0}")]
@@ -38,7 +38,7 @@ pub enum WireError {
 /// A decoded message. `header` and `parent_header` are kept as JSON objects
 /// so they round-trip exactly into replies.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Message {
+pub(crate) struct Message {
     pub identities: Vec<Bytes>,
     pub header: Value,
     pub parent_header: Value,
@@ -49,7 +49,7 @@ pub struct Message {
 
 impl Message {
     /// `header.msg_type`.
-    pub fn msg_type(&self) -> &str {
+    pub(crate) fn msg_type(&self) -> &str {
         self.header["msg_type"].as_str().unwrap_or("")
     }
 }
@@ -57,12 +57,12 @@ impl Message {
 /// Signs with HMAC-SHA256, or not at all when the key is empty (allowed by
 /// the spec for trusted set-ups).
 #[derive(Clone)]
-pub struct Signer {
+pub(crate) struct Signer {
     key: Option<Hmac<Sha256>>,
 }
 
 impl Signer {
-    pub fn new(key: &str) -> Self {
+    pub(crate) fn new(key: &str) -> Self {
         let key = (!key.is_empty())
             .then(|| Hmac::<Sha256>::new_from_slice(key.as_bytes()).expect("HMAC takes any key length"));
         Signer { key }
@@ -77,12 +77,12 @@ impl Signer {
     }
 
     /// Hex signature of the four JSON frames ("" without a key).
-    pub fn sign(&self, parts: &[&[u8]]) -> String {
+    pub(crate) fn sign(&self, parts: &[&[u8]]) -> String {
         self.mac(parts).map(|m| hex::encode(m.finalize().into_bytes())).unwrap_or_default()
     }
 
     /// Constant-time check of a received signature.
-    pub fn verify(&self, parts: &[&[u8]], signature: &[u8]) -> bool {
+    pub(crate) fn verify(&self, parts: &[&[u8]], signature: &[u8]) -> bool {
         match self.mac(parts) {
             None => true,
             Some(mac) => match hex::decode(signature) {
@@ -94,7 +94,7 @@ impl Signer {
 }
 
 /// Splits, verifies and parses a multipart message.
-pub fn decode(frames: Vec<Bytes>, signer: &Signer) -> Result<Message, WireError> {
+pub(crate) fn decode(frames: Vec<Bytes>, signer: &Signer) -> Result<Message, WireError> {
     let delim = frames
         .iter()
         .position(|f| f.as_ref() == DELIMITER)
@@ -125,7 +125,7 @@ pub fn decode(frames: Vec<Bytes>, signer: &Signer) -> Result<Message, WireError>
 }
 
 /// Serializes and signs a message into frames.
-pub fn encode(msg: &Message, signer: &Signer) -> Vec<Bytes> {
+pub(crate) fn encode(msg: &Message, signer: &Signer) -> Vec<Bytes> {
     let parts: [Vec<u8>; 4] = [
         serde_json::to_vec(&msg.header).expect("json"),
         serde_json::to_vec(&msg.parent_header).expect("json"),

@@ -9,9 +9,12 @@
 //! ```
 //! use parlab_magics::{plan, Plan, Session};
 //! let session = Session::default();
-//! assert!(matches!(plan("let x = 1;", &session), Ok(Plan::Plain(_))));
+//! let Ok(Plan::Steps(steps)) = plan("let x = 1;", &session) else { panic!() };
+//! assert_eq!(steps[0].code, "let x = 1;");
+//! assert!(!steps[0].needs_runtime);
 //! ```
 
+pub mod commands;
 pub mod complete;
 mod getopt;
 pub mod help;
@@ -22,8 +25,11 @@ mod timeit;
 mod lprun;
 mod memit;
 pub mod mpirun;
+mod contract;
+mod line_magic;
 mod plan;
 
 pub use items::ItemRegistry;
 pub use mpirun::BuildSettings;
-pub use plan::{explain_compile_error, plan, Explain, Plan, Session, Step, UsageError};
+pub use contract::{Explain, Plan, Session, Shown, Step, UsageError};
+pub use plan::{explain_compile_error, plan};

@@ -1,110 +1,14 @@
-//! The contract between the magics and the kernel.
-//!
-//! A cell becomes a [`Plan`]: either plain code for evcxr, nothing at all,
-//! or a list of [`Step`]s. Each step is Rust source evaluated in the
-//! session like a cell of its own. Generated code calls the runtime only
-//! through `::parlab::__private::…` (absolute paths, so user code cannot
-//! shadow them).
+//! The dispatcher: which planner a cell goes to, by the table of magics.
+//! The types it returns are in `contract.rs`.
 
+use crate::contract::{Explain, Plan, Session, Shown, Step, UsageError};
 use crate::help::HelpRequest;
-use crate::items::ItemRegistry;
+use crate::line_magic::{split_name, LineMagic};
 use crate::table::{self, Handler, Mode};
 
-/// What the kernel knows about the session when it plans a cell.
-#[derive(Debug, Default)]
-pub struct Session {
-    /// The execution count this cell will get (`In [N]`); reports name
-    /// cells `<cell N>`.
-    pub execution_count: u32,
-    /// Source of every item earlier cells defined (for `%lprun -f`).
-    pub items: ItemRegistry,
-    /// Wall-clock time the kernel received the cell, in nanoseconds since
-    /// the Unix epoch. Generated timing code subtracts it from the time it
-    /// starts running to report compile time, as IPython's `Compiler time`.
-    pub cell_started_unix_ns: u128,
-    /// `:dep` crates and `:opt` level of earlier cells (for `%%mpirun`).
-    pub build: crate::mpirun::BuildSettings,
-}
-
-/// How to evaluate one cell.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Plan {
-    /// Not a magic: evaluate the code as is.
-    Plain(String),
-    /// Accepted and deliberately ignored (`%load_ext line_profiler`).
-    Nothing,
-    /// Evaluate these steps in order.
-    Steps(Vec<Step>),
-    /// Build the cell as an MPI program and run it with mpirun
-    /// (`%%mpirun`); nothing is evaluated in the session.
-    Mpirun(Box<crate::mpirun::MpirunPlan>),
-    /// Show this help text as a pager page (`%timeit?`); nothing runs.
-    Page(String),
-    /// Show the documentation of a Rust name (`Pool::new?`, `?Vec`); with
-    /// `source`, also the notebook's source of it (`distance??`).
-    Inspect { name: String, source: bool },
-    /// `%lsmagic`: [`crate::help::lsmagic`] with evcxr's commands.
-    Lsmagic,
-    /// `%who` (`long`: `%whos`), for the variables of these types (all
-    /// when empty): see [`crate::namespace`].
-    Who { long: bool, types: Vec<String> },
-}
-
-/// One evaluation in a [`Plan::Steps`].
-#[derive(Debug, Clone, PartialEq)]
-pub struct Step {
-    /// Rust source, evaluated like a cell.
-    pub code: String,
-    /// Run even when an earlier step failed or was interrupted (used to
-    /// restore functions after `%lprun`).
-    pub always: bool,
-    /// How to translate this step's compile errors for the user.
-    pub explain: Explain,
-    /// The user's text this step's code keeps line for line, when the
-    /// step is a part of the cell (the lines around `%lprun`): compile
-    /// errors are drawn over it rather than over `code`, whose item lines
-    /// may carry added names (see `items::attach_impls`). `None`: the
-    /// step is the whole cell, or generated.
-    pub shown: Option<String>,
-}
-
-impl Step {
-    /// A step that runs only if the previous ones succeeded.
-    pub fn new(code: impl Into<String>) -> Self {
-        Step { code: code.into(), always: false, explain: Explain::None, shown: None }
-    }
-}
-
-/// Which translation applies to a step's compile errors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Explain {
-    /// Show rustc's errors as they are.
-    #[default]
-    None,
-    /// The step repeats user code in a loop (`%timeit`): a moved variable
-    /// gets a plain explanation instead of closure errors.
-    TimedStatement,
-    /// A generated step whose failure is parlab's fault, not the user's.
-    Internal,
-}
-
-/// A wrong magic invocation, shown as IPython shows it: one line,
-/// `UsageError: <message>`, and nothing runs.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{message}")]
-pub struct UsageError {
-    /// The line after `UsageError: `.
-    pub message: String,
-}
-
-impl UsageError {
-    pub(crate) fn new(message: impl Into<String>) -> Self {
-        UsageError { message: message.into() }
-    }
-}
-
-/// Turns a cell into a plan. Cells without magics come back as
-/// [`Plan::Plain`] unchanged.
+/// Turns a cell into a plan. A cell without magics is one step, its
+/// code the cell's with names for its stand-alone impl blocks
+/// (`items::attach_impls`), its errors drawn over the cell.
 pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
     if let Some(request) = crate::help::help_request(cell) {
         return Ok(match request {
@@ -142,7 +46,7 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
         .filter_map(|(i, line)| LineMagic::parse(line).map(|m| (i, m)))
         .collect();
     if magic_lines.is_empty() {
-        return Ok(Plan::Plain(cell.to_owned()));
+        return Ok(Plan::Steps(vec![user_cell(cell.to_owned(), Shown::Cell, session)]));
     }
     // Every line must name a magic of the table.
     let mut handlers = Vec::with_capacity(magic_lines.len());
@@ -199,12 +103,19 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
     // `items::attach_impls`). The rewritten lines are statements, so the
     // items sit where `ItemRegistry::record_cell` finds them in the
     // user's cell, and only item lines change.
-    if !timed {
-        // Still a plain cell: the kernel attaches its impls as for any other.
-        return Ok(Plan::Plain(out));
+    let mut step = user_cell(out, Shown::Cell, session);
+    if timed {
+        step.explain = explain;
+        step.needs_runtime = true;
     }
-    let out = crate::items::attach_impls(&out, session.execution_count, &session.items).unwrap_or(out);
-    Ok(Plan::Steps(vec![Step { code: out, always: false, explain, shown: None }]))
+    Ok(Plan::Steps(vec![step]))
+}
+
+/// The user's code `code` (lines kept from `shown`) as a step: its
+/// stand-alone impl blocks get names a later edit can replace.
+pub(crate) fn user_cell(code: String, shown: Shown, session: &Session) -> Step {
+    let code = crate::items::attach_impls(&code, session.execution_count, &session.items).unwrap_or(code);
+    Step::user(code, shown)
 }
 
 /// `%lsmagic`, `%who`, `%whos`: answered by the kernel, so they must be
@@ -218,57 +129,6 @@ fn alone(cell: &str, m: &LineMagic<'_>, handler: Handler) -> Result<Plan, UsageE
         Handler::Lsmagic if types.is_empty() => Ok(Plan::Lsmagic),
         Handler::Lsmagic => Err(UsageError::new("%lsmagic takes no arguments")),
         _ => Ok(Plan::Who { long: handler == Handler::Whos, types }),
-    }
-}
-
-/// A `%name args` line, possibly bound: `let r = %timeit -o stmt;`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct LineMagic<'a> {
-    /// Leading white space, kept in the rewrite.
-    pub(crate) indent: &'a str,
-    /// `let r =` (trimmed) when the magic's value is bound, else "".
-    pub(crate) binding: &'a str,
-    pub(crate) name: &'a str,
-    /// Everything after the name, trimmed; a trailing `;` is the user's.
-    pub(crate) args: &'a str,
-}
-
-impl<'a> LineMagic<'a> {
-    pub(crate) fn parse(line: &'a str) -> Option<Self> {
-        let body = line.trim_start();
-        let indent = &line[..line.len() - body.len()];
-        let (binding, magic) = if let Some(pos) = body.find('%') {
-            let before = body[..pos].trim_end();
-            if before.is_empty() {
-                ("", &body[pos..])
-            } else if before.starts_with("let ") && before.ends_with('=') && !before.ends_with("==") {
-                (before, &body[pos..])
-            } else {
-                return None;
-            }
-        } else {
-            return None;
-        };
-        let rest = magic.strip_prefix('%')?;
-        if rest.starts_with('%') {
-            return None;
-        }
-        let (name, args) = split_name(rest);
-        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
-            return None;
-        }
-        if !binding.is_empty() && !table::lookup(name, Mode::Line).is_some_and(|m| m.bindable) {
-            return None;
-        }
-        Some(LineMagic { indent, binding, name, args })
-    }
-}
-
-fn split_name(s: &str) -> (&str, &str) {
-    let s = s.trim_end_matches('\r');
-    match s.find(|c: char| c.is_whitespace()) {
-        Some(i) => (&s[..i], s[i..].trim()),
-        None => (s, ""),
     }
 }
 

@@ -9,6 +9,7 @@
 //! \x01PARLAB {"t":"display","data":{"text/plain":"…","text/html":"…"},"id":null,"update":false}
 //! ```
 //!
+//! (`parlab_child::marker` writes it: the format is defined there alone.)
 //! The kernel recognises the prefix in the stream it relays and turns the
 //! line into a Jupyter `display_data` (or `update_display_data` when
 //! `update` is true). Outside the kernel (a doc-test, a plain binary) the
@@ -18,10 +19,6 @@
 use serde::Serialize;
 use std::io::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
-
-/// The prefix of every runtime-to-kernel line. Starts with `\x01` so it can
-/// never be confused with text a user prints.
-pub(crate) use parlab_child::MARKER;
 
 /// One output block: the same content in several MIME types.
 ///
@@ -69,7 +66,7 @@ impl MimeBundle {
     pub fn evcxr_display(&self) {
         let mut out = std::io::stdout().lock();
         // Without it, the kernel would show the blocks as displays.
-        let _ = writeln!(out, "{}", parlab_child::VALUE_FOLLOWS);
+        let _ = out.write_all(parlab_child::marker::value().as_bytes());
         for (mime, content) in &self.data {
             let _ = writeln!(out, "EVCXR_BEGIN_CONTENT {mime}\n{content}\nEVCXR_END_CONTENT");
         }
@@ -119,24 +116,20 @@ fn base64(bytes: &[u8]) -> String {
     out
 }
 
-#[derive(Serialize)]
-struct DisplayMsg<'a> {
-    t: &'static str,
-    data: &'a MimeBundle,
-    id: Option<&'a str>,
-    update: bool,
+/// Writes one marker line (one `write`, so it cannot interleave).
+fn emit(line: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.flush();
 }
 
-pub(crate) fn emit(json: &impl Serialize) {
-    let line = serde_json::to_string(json).expect("marker serializes");
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{MARKER}{line}");
-    let _ = out.flush();
+fn display_line(bundle: &MimeBundle, id: Option<&str>, update: bool) -> String {
+    parlab_child::marker::display(bundle.data.iter().map(|(m, c)| (m.as_str(), c.as_str())), id, update)
 }
 
 /// Shows a block now, below whatever the cell printed so far.
 pub fn display(bundle: MimeBundle) {
-    emit(&DisplayMsg { t: "display", data: &bundle, id: None, update: false });
+    emit(&display_line(&bundle, None, false));
 }
 
 /// A block that can be replaced in place later (progress, live results).
@@ -156,13 +149,13 @@ impl DisplayHandle {
     pub fn show(bundle: MimeBundle) -> Self {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let id = format!("parlab-{}-{}", std::process::id(), NEXT.fetch_add(1, Ordering::Relaxed));
-        emit(&DisplayMsg { t: "display", data: &bundle, id: Some(&id), update: false });
+        emit(&display_line(&bundle, Some(&id), false));
         DisplayHandle { id }
     }
 
     /// Replaces the block everywhere it is shown.
     pub fn update(&self, bundle: MimeBundle) {
-        emit(&DisplayMsg { t: "display", data: &bundle, id: Some(&self.id), update: true });
+        emit(&display_line(&bundle, Some(&self.id), true));
     }
 }
 
@@ -174,12 +167,7 @@ impl DisplayHandle {
 /// parlab::clear_output(true);
 /// ```
 pub fn clear_output(wait: bool) {
-    #[derive(Serialize)]
-    struct Clear {
-        t: &'static str,
-        wait: bool,
-    }
-    emit(&Clear { t: "clear", wait });
+    emit(&parlab_child::marker::clear(wait));
 }
 
 #[cfg(test)]

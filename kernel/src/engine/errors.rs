@@ -3,12 +3,13 @@
 //! IPython-style traceback (never evcxr's frames), a dead process with the
 //! variables it took with it.
 
-use super::relay::PanicEvent;
+use super::marker::PanicEvent;
 use crate::interpreter::Outcome;
 
-const RED: &str = "\x1b[0;31m";
-const GREEN: &str = "\x1b[0;32m";
-const RESET: &str = "\x1b[0m";
+/// IPython's traceback colours (ANSI), for every error the kernel draws.
+pub(crate) const RED: &str = "\x1b[0;31m";
+pub(crate) const GREEN: &str = "\x1b[0;32m";
+pub(crate) const RESET: &str = "\x1b[0m";
 
 pub(crate) fn rule(ename: &str) -> Vec<String> {
     vec![
@@ -60,10 +61,15 @@ pub(crate) fn excerpt(code: &str, line: usize) -> String {
     let lines: Vec<&str> = code.lines().collect();
     let lo = line.saturating_sub(3).max(1);
     let hi = (line + 2).min(lines.len());
+    excerpt_rows((lo..=hi).map(|n| (n, lines.get(n - 1).copied().unwrap_or(""), n == line)))
+}
+
+/// Numbered source rows (number shown, text, is the arrow's row), drawn
+/// as IPython draws a traceback's excerpt.
+pub(crate) fn excerpt_rows<'a>(rows: impl IntoIterator<Item = (usize, &'a str, bool)>) -> String {
     let mut s = String::new();
-    for n in lo..=hi {
-        let text = lines.get(n - 1).copied().unwrap_or("");
-        if n == line {
+    for (n, text, at) in rows {
+        if at {
             s.push_str(&format!("{GREEN}----> {n:<2}{RESET} {text}\n"));
         } else {
             s.push_str(&format!("      {n:<2} {text}\n"));
@@ -122,7 +128,6 @@ pub(crate) fn panic_outcome(events: &[PanicEvent], lib_rs: &str, cells: &[CellSo
 
 /// `KeyboardInterrupt`, optionally noting what a restart cost.
 pub(crate) fn interrupted(lost: Option<&[String]>) -> Outcome {
-    let mut tb = rule("KeyboardInterrupt");
     let evalue = match lost {
         None => String::new(),
         Some(lost) => format!(
@@ -131,6 +136,12 @@ pub(crate) fn interrupted(lost: Option<&[String]>) -> Outcome {
             lost_sentence(lost)
         ),
     };
+    keyboard_interrupt(evalue)
+}
+
+/// IPython's `KeyboardInterrupt` error, with `evalue` as its message.
+pub(crate) fn keyboard_interrupt(evalue: String) -> Outcome {
+    let mut tb = rule("KeyboardInterrupt");
     tb.push(format!("{RED}KeyboardInterrupt{RESET}: {evalue}"));
     Outcome::Error { ename: "KeyboardInterrupt".into(), evalue, traceback: tb }
 }

@@ -18,6 +18,7 @@ mod compile_report;
 mod complete;
 mod errors;
 mod inspect;
+mod marker;
 mod mpirun;
 mod namespace;
 mod relay;
@@ -29,7 +30,7 @@ pub(crate) use slot::refresh_seed;
 
 use crate::interpreter::{Completions, Interpreter, Outcome, Output};
 use evcxr::{CommandContext, EvalCallbacks};
-use parlab_magics::{Explain, Plan};
+use parlab_magics::{Explain, Plan, Shown};
 use relay::Relay;
 use serde_json::{Map, Value};
 use std::sync::Arc;
@@ -69,8 +70,15 @@ fn runtime_dir() -> std::path::PathBuf {
 
 impl EvcxrInterpreter {
     pub(crate) fn new(control: Arc<ChildControl>) -> anyhow::Result<Self> {
+        let started = std::time::Instant::now();
         let slot = slot::acquire();
+        trace_span("slot", started);
+        // The shared library's sources by their real path: cargo keys a path
+        // crate's build by it, so a cache reached through a symlink (or a
+        // seed made through another path) would rebuild the library (10 s).
         let shared_root = slot::cache_root().join("shared");
+        let _ = std::fs::create_dir_all(&shared_root);
+        let shared_root = shared_root.canonicalize().unwrap_or(shared_root);
         // SAFETY: set before any other thread of ours reads the environment
         // (the engine thread is the only one touching it).
         unsafe {
@@ -94,7 +102,9 @@ impl EvcxrInterpreter {
                 }
             }
         }
+        let context = std::time::Instant::now();
         let (ctx, outputs) = CommandContext::new().map_err(|e| anyhow::anyhow!("{e}"))?;
+        trace_span("evcxr context", context);
         let relay = Relay::start(outputs.stdout, outputs.stderr);
         control.attach(ctx.process_handle());
         let mut me = EvcxrInterpreter {
@@ -106,22 +116,23 @@ impl EvcxrInterpreter {
             setup: setup::Setup::new(shared_root),
             _slot: slot,
         };
+        let session = std::time::Instant::now();
         me.start_session();
+        trace_span("session set-up", session);
         me.setup.pid = me.control.pid();
         Ok(me)
     }
 
     /// Evaluates one piece of code as a cell and explains how it went.
-    /// `shown` is the user's cell when `code` keeps its line numbers (a
-    /// rewritten magic line): errors are drawn over it.
-    fn run(&mut self, code: &str, count: u32, explain: Explain, shown: Option<&str>, out: &Arc<dyn Output>) -> Outcome {
+    /// Compile errors are drawn over `shown`, which `code` keeps line for
+    /// line (the user's cell, part of it, or `code` itself).
+    fn run(&mut self, code: &str, count: u32, explain: Explain, shown: &str, out: &Arc<dyn Output>) -> Outcome {
         if code.lines().any(|l| l.trim() == ":quit") {
             return errors::simple(
                 "UsageError",
                 ":quit would end the kernel's evaluation process; use the notebook's Restart Kernel instead",
             );
         }
-        let shown = shown.unwrap_or(code);
         for _ in 0..MAX_ATTEMPTS {
             if let Attempt::Done(outcome) = self.attempt(code, count, explain, shown, out) {
                 return outcome;
@@ -152,7 +163,10 @@ impl EvcxrInterpreter {
         let was_interrupted = self.control.end();
         let compiled = !matches!(result, Err(evcxr::Error::CompilationErrors(_)));
         self.setup.compiled(&prepared, compiled);
-        match self.settle(&result, &prepared, Some(out)) {
+        let settling = std::time::Instant::now();
+        let settled = self.settle(&result, &prepared, Some(out));
+        trace_span("settle", settling);
+        match settled {
             setup::Settled::Fine => {}
             setup::Settled::RunAgain => {
                 let _ = self.relay.finish(false);
@@ -230,6 +244,13 @@ impl EvcxrInterpreter {
             self.init_child();
         }
         Attempt::Done(outcome)
+    }
+}
+
+/// With `PARLAB_TRACE_CELLS` set, logs how long a step of the kernel's own took.
+fn trace_span(what: &str, since: std::time::Instant) {
+    if std::env::var_os("PARLAB_TRACE_CELLS").is_some() {
+        crate::server::log(format!("{what} {:.1} ms", since.elapsed().as_secs_f64() * 1e3));
     }
 }
 
@@ -312,40 +333,33 @@ impl Interpreter for EvcxrInterpreter {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or(0);
+        let cell_started = std::time::Instant::now();
         let plan = match parlab_magics::plan(code, &self.session) {
             Ok(plan) => plan,
             Err(usage) => return errors::simple("UsageError", usage.message),
         };
-        let needs_runtime = match &plan {
-            Plan::Steps(_) => true,
-            Plan::Plain(code) => code.contains("parlab") || code.contains("rayon"),
-            _ => false,
-        };
-        if needs_runtime {
+        if plan.needs_runtime() {
             self.setup.add_runtime();
         }
         let outcome = match plan {
             Plan::Nothing => Outcome::Ok { result: None },
             // Help, %lsmagic, %who: answered here, nothing is defined.
             p @ (Plan::Page(_) | Plan::Inspect { .. } | Plan::Lsmagic | Plan::Who { .. }) => return self.convenience(p, count, &out),
-            Plan::Plain(code) => {
-                // Stand-alone impl blocks get a name evcxr can replace (see
-                // `parlab_magics::items::attach_impls`); lines are kept.
-                let generated = parlab_magics::items::attach_impls(&code, count, &self.session.items);
-                self.run(generated.as_deref().unwrap_or(&code), count, Explain::None, Some(&code), &out)
-            }
             // A separate program: the session's items are not touched.
             Plan::Mpirun(p) => return mpirun::run(&p, &self.control, &out),
             Plan::Steps(steps) => {
-                // One step (the timing magics) keeps the cell's lines.
-                let shown = (steps.len() == 1).then_some(code);
                 let mut first_error = None;
                 let mut last = Outcome::Ok { result: None };
                 for step in steps {
                     if first_error.is_some() && !step.always {
                         continue;
                     }
-                    let o = self.run(&step.code, count, step.explain, step.shown.as_deref().or(shown), &out);
+                    let shown = match &step.shown {
+                        Shown::Cell => code,
+                        Shown::Text(text) => text,
+                        Shown::Generated => &step.code,
+                    };
+                    let o = self.run(&step.code, count, step.explain, shown, &out);
                     match o {
                         Outcome::Error { .. } if first_error.is_none() => first_error = Some(o),
                         Outcome::Error { .. } => {}
@@ -359,10 +373,10 @@ impl Interpreter for EvcxrInterpreter {
                 first_error.unwrap_or(last)
             }
         };
+        trace_span("cell", cell_started);
         // A cell that compiled and then panicked keeps its items in evcxr.
         if matches!(&outcome, Outcome::Ok { .. }) || matches!(&outcome, Outcome::Error { ename, .. } if ename == "panic") {
-            self.session.items.record_cell(count, code);
-            self.session.build.record_cell(code);
+            self.session.commit(code);
         }
         outcome
     }

@@ -38,7 +38,7 @@ impl EvcxrInterpreter {
                     return Outcome::Ok { result: None };
                 }
                 match parlab_magics::namespace::whos(&vars, &types) {
-                    Ok(code) => self.run(&code, count, Explain::Internal, None, out),
+                    Ok(code) => self.run(&code, count, Explain::Internal, &code, out),
                     Err(message) => {
                         out.stream("stdout", &message);
                         Outcome::Ok { result: None }

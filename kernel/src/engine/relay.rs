@@ -9,37 +9,10 @@
 
 use crate::interpreter::Output;
 use crossbeam_channel::{select, Receiver, Sender};
-use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Map;
 use std::sync::{Arc, Mutex};
 
-const MARKER: &str = "\u{1}PARLAB ";
-
-/// A panic as the runtime's hook reported it.
-#[derive(Debug, Clone, Deserialize, PartialEq)]
-pub(crate) struct PanicEvent {
-    pub(crate) message: String,
-    pub(crate) file: Option<String>,
-    pub(crate) line: Option<u32>,
-    pub(crate) thread: String,
-    #[serde(default)]
-    pub(crate) main: bool,
-    #[serde(default)]
-    pub(crate) interrupt: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(tag = "t", rename_all = "snake_case")]
-enum Marker {
-    Display { data: Map<String, Value>, id: Option<String>, #[serde(default)] update: bool },
-    Panic(PanicEvent),
-    CellPanicked,
-    StderrSync,
-    Clear { #[serde(default)] wait: bool },
-    /// `parlab_child::VALUE_FOLLOWS`, seen here only when the child's
-    /// stdout relay is not installed (it consumes the line): nothing to do.
-    Value,
-}
+use super::marker::{Line, Marker, PanicEvent};
 
 /// What the current cell's output produced besides text.
 #[derive(Default)]
@@ -128,12 +101,18 @@ fn handle_batch(shared: &Mutex<Shared>, name: &str, first: String, rx: &Receiver
     let mut text = String::new();
     let mut line = Some(first);
     while let Some(l) = line.take() {
-        if let Some(json) = l.strip_prefix(MARKER) {
-            flush_text(shared, name, &mut text);
-            marker(shared, json);
-        } else {
-            text.push_str(&l);
-            text.push('\n');
+        match super::marker::parse(&l) {
+            Line::Text(t) => {
+                text.push_str(t);
+                text.push('\n');
+            }
+            Line::Marker(m) => {
+                flush_text(shared, name, &mut text);
+                marker(shared, m);
+            }
+            Line::Unreadable { json, error } => {
+                crate::server::log(format!("unreadable runtime marker ({error}): {json}"));
+            }
         }
         if text.len() < 64 * 1024 {
             line = rx.try_recv().ok();
@@ -154,25 +133,10 @@ fn flush_text(shared: &Mutex<Shared>, name: &str, text: &mut String) {
     text.clear();
 }
 
-fn marker(shared: &Mutex<Shared>, json: &str) {
-    let parsed: Marker = match serde_json::from_str(json) {
-        Ok(m) => m,
-        Err(e) => {
-            crate::server::log(format!("unreadable runtime marker ({e}): {json}"));
-            return;
-        }
-    };
+fn marker(shared: &Mutex<Shared>, parsed: Marker) {
     let mut s = shared.lock().unwrap();
     match parsed {
-        Marker::Display { mut data, id, update } => {
-            // An evcxr block of JSON arrives as text (see `parlab_child`).
-            for (mime, value) in data.iter_mut() {
-                if let (true, Value::String(text)) = (mime.contains("json"), &*value) {
-                    if let Ok(parsed) = serde_json::from_str(text) {
-                        *value = parsed;
-                    }
-                }
-            }
+        Marker::Display { data, id, update } => {
             if let Some(out) = s.out.clone() {
                 drop(s);
                 out.display(data, Map::new(), id.as_deref(), update);

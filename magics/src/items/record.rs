@@ -6,7 +6,7 @@
 //! one and lines not at all.
 
 use super::{FnSite, ItemKind, RecordedItem};
-use crate::plan::LineMagic;
+use crate::line_magic::LineMagic;
 use crate::table::{self, Handler, Mode};
 use syn::spanned::Spanned;
 

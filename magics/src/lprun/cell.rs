@@ -14,7 +14,7 @@
 
 use super::grammar;
 use crate::getopt::{getopt, Opt};
-use crate::plan::{Explain, Plan, Session, Step, UsageError};
+use crate::contract::{Explain, Plan, Session, Step, UsageError};
 use syn::spanned::Spanned;
 
 /// The options `%%lprun` accepts (a subset of `%lprun`'s).
@@ -51,7 +51,7 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, body_line: u32, session: &
     if let Some(stmt) = block.stmts.iter().find(|s| matches!(s, syn::Stmt::Macro(m) if m.mac.path.is_ident("lprun"))) {
         return Err(UsageError::new(format!("%%lprun cannot profile another magic (line {})", stmt.span().start().line)));
     }
-    let defs = session.items.redefinition(&a.functions).map_err(|e| UsageError::new(e.to_string()))?;
+    let defs = crate::lprun::redefine::redefinition(&session.items, &a.functions).map_err(|e| UsageError::new(e.to_string()))?;
     let body_id = defs.functions.len() as u32;
     let lines: Vec<&str> = body.split('\n').collect();
     let last = body_line + lines.len() as u32 - 1;
@@ -89,11 +89,11 @@ pub(crate) fn plan_cell_magic(args: &str, body: &str, body_line: u32, session: &
     let code = crate::items::attach_impls(&code, session.execution_count, &session.items).unwrap_or(code);
     let mut steps = Vec::new();
     if !defs.functions.is_empty() {
-        steps.push(Step { code: defs.instrumented.clone(), always: false, explain: Explain::Internal, shown: None });
+        steps.push(Step { explain: Explain::Internal, ..Step::new(defs.instrumented.clone()) });
     }
     steps.push(Step::new(code));
     if !defs.functions.is_empty() {
-        steps.push(Step { code: defs.original, always: true, explain: Explain::Internal, shown: None });
+        steps.push(Step { always: true, explain: Explain::Internal, ..Step::new(defs.original) });
     }
     Ok(Plan::Steps(steps))
 }

@@ -8,7 +8,7 @@
 //! is the statement, verbatim.
 
 use crate::getopt::{getopt, Opt};
-use crate::plan::UsageError;
+use crate::contract::UsageError;
 
 /// line_profiler's option spec, quoted in IPython's error messages.
 pub(crate) const SPEC: &str = "rszf:m:D:T:u:";

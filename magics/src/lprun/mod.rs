@@ -23,9 +23,11 @@ pub(crate) mod instrument;
 
 pub(crate) use cell::plan_cell_magic;
 pub(crate) mod pretty;
+pub(crate) mod redefine;
 
 use crate::items::attach_impls;
-use crate::plan::{Explain, LineMagic, Plan, Session, Step, UsageError};
+use crate::contract::{Explain, Plan, Session, Shown, Step, UsageError};
+use crate::line_magic::LineMagic;
 
 /// A cell with a `%lprun`/`%load_ext` line at `index` of `lines`.
 pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usize, session: &Session) -> Result<Plan, UsageError> {
@@ -44,7 +46,7 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
         // line numbers (errors, and the names `attach_impls` derives).
         let mut rest = lines.to_vec();
         rest[index] = "";
-        return Ok(Plan::Plain(rest.join("\n")));
+        return Ok(Plan::Steps(vec![crate::plan::user_cell(rest.join("\n"), Shown::Cell, session)]));
     }
     let binding = LineMagic::parse(lines[index]).map(|m| m.binding).unwrap_or("");
     let profiler = if name == "mprun" { grammar::Profiler::Memory } else { grammar::Profiler::Lines };
@@ -62,21 +64,21 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
         }
         names.extend(found.into_iter().filter(|n| !a.functions.contains(n)));
     }
-    let defs = items.redefinition(&names).map_err(|e| UsageError::new(e.to_string()))?;
+    let defs = crate::lprun::redefine::redefinition(&items, &names).map_err(|e| UsageError::new(e.to_string()))?;
     let (code_before, code_after) = attached(lines, index, session).unwrap_or_else(|| (before.clone(), after.clone()));
 
     let mut steps = Vec::new();
     if !before.trim().is_empty() {
-        steps.push(Step { shown: Some(before), ..Step::new(code_before) });
+        steps.push(Step::user(code_before, Shown::Text(before)));
     }
-    steps.push(Step { code: defs.instrumented.clone(), always: false, explain: Explain::Internal, shown: None });
+    steps.push(Step { explain: Explain::Internal, ..Step::new(defs.instrumented.clone()) });
     steps.push(Step::new(match profiler {
         grammar::Profiler::Lines => profile_call(&defs, &a, binding),
         grammar::Profiler::Memory => mprun_call(&defs, &a, binding),
     }));
-    steps.push(Step { code: defs.original, always: true, explain: Explain::Internal, shown: None });
+    steps.push(Step { always: true, explain: Explain::Internal, ..Step::new(defs.original) });
     if !after.trim().is_empty() {
-        steps.push(Step { shown: Some(after), ..Step::new(code_after) });
+        steps.push(Step::user(code_after, Shown::Text(after)));
     }
     Ok(Plan::Steps(steps))
 }
@@ -115,12 +117,12 @@ fn attached(lines: &[&str], index: usize, session: &Session) -> Option<(String, 
 /// The runtime's description of one profiled function, as a
 /// `::parlab::__private::FnMeta { … }` expression (its probe id is its
 /// index in the slice handed to the runtime).
-pub(crate) fn fn_meta(d: &crate::items::ProfiledFn) -> String {
+pub(crate) fn fn_meta(d: &redefine::ProfiledFn) -> String {
     format!("::parlab::__private::FnMeta {{ name: {:?}, cell: {}, first_line: {}, lines: &{:?} }}", d.path, d.cell, d.first_line, d.lines)
 }
 
 /// Step 2: `[let p =] ::parlab::__private::lprun(&[FnMeta…], options, || { STMT });`.
-fn profile_call(defs: &crate::items::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
+fn profile_call(defs: &redefine::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
     let metas: Vec<String> = defs.functions.iter().map(fn_meta).collect();
     let opts = format!(
         "::parlab::__private::LprunOptions {{ unit: {:?}, skip_zero: {}, text_file: {:?}, dump_file: {:?}, ..::core::default::Default::default() }}",

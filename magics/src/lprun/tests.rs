@@ -2,7 +2,8 @@
 //! runtime's hits test and benchmark run.
 
 use crate::items::ItemRegistry;
-use crate::plan::{plan, Plan, Session};
+use crate::contract::{Plan, Session};
+use crate::plan::plan;
 
 fn registry(cell: &str) -> ItemRegistry {
     let mut items = ItemRegistry::default();
@@ -12,7 +13,7 @@ fn registry(cell: &str) -> ItemRegistry {
 
 /// The instrumented redefinition of `name`; every rewrite must parse.
 fn check(cell: &str, name: &str) -> String {
-    let r = registry(cell).redefinition(&[name.to_owned()]).unwrap();
+    let r = crate::lprun::redefine::redefinition(&registry(cell), &[name.to_owned()]).unwrap();
     syn::parse_file(&r.instrumented).unwrap_or_else(|e| panic!("{e}\n{}", r.instrumented));
     r.instrumented
 }
@@ -65,7 +66,7 @@ fn closures_get_their_own_frame() {
 #[test]
 fn methods_reemit_the_type_and_all_its_impls() {
     let cell = "#[derive(Debug)]\nstruct P {\n    x: f64,\n}\nimpl P {\n    fn norm(&self) -> f64 {\n        self.x.abs()\n    }\n}\nimpl std::fmt::Display for P {\n    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {\n        write!(f, \"{}\", self.x)\n    }\n}";
-    let r = registry(cell).redefinition(&["P::norm".to_owned()]).unwrap();
+    let r = crate::lprun::redefine::redefinition(&registry(cell), &["P::norm".to_owned()]).unwrap();
     syn::parse_file(&r.instrumented).unwrap();
     assert_eq!(r.functions[0].first_line, 6);
     assert_eq!(r.original, format!("{cell}\n"));
@@ -81,8 +82,8 @@ fn generic_recursive_and_module_functions() {
 #[test]
 fn const_and_async_fns_are_refused() {
     let items = registry("const fn c() -> u32 { 1 }\nasync fn a() {}");
-    assert_eq!(items.redefinition(&["c".to_owned()]).unwrap_err().to_string(), "cannot profile `c`: a `const fn` cannot call the profiler");
-    assert_eq!(items.redefinition(&["a".to_owned()]).unwrap_err().to_string(), "cannot profile `a`: `async fn` is not supported by %lprun");
+    assert_eq!(crate::lprun::redefine::redefinition(&items, &["c".to_owned()]).unwrap_err().to_string(), "cannot profile `c`: a `const fn` cannot call the profiler");
+    assert_eq!(crate::lprun::redefine::redefinition(&items, &["a".to_owned()]).unwrap_err().to_string(), "cannot profile `a`: `async fn` is not supported by %lprun");
 }
 
 fn session(cell: &str) -> Session {
@@ -126,7 +127,8 @@ fn usage_errors() {
     ]
     .join("\n"));
     assert_eq!(plan("%load_ext line_profiler", &s), Ok(Plan::Nothing));
-    assert_eq!(plan("%load_ext line_profiler\nlet x = 1;", &s), Ok(Plan::Plain("\nlet x = 1;".into())));
+    let Ok(Plan::Steps(steps)) = plan("%load_ext line_profiler\nlet x = 1;", &s) else { panic!() };
+    assert_eq!((steps.len(), steps[0].code.as_str(), &steps[0].shown), (1, "\nlet x = 1;", &crate::contract::Shown::Cell));
 }
 
 #[test]
@@ -185,7 +187,7 @@ fn fixture_text() -> String {
          // `random_matrix(rows, cols) -> Vec<Vec<f64>>` and the chains of `chains.rs`.\n\n",
     );
     let names = ["distance", "fib", "par_norms", "chain", "par_chain"].map(str::to_owned);
-    let r = items.redefinition(&names).unwrap();
+    let r = crate::lprun::redefine::redefinition(&items, &names).unwrap();
     for f in &r.functions {
         out += &format!("pub const {}_FIRST_LINE: u32 = {};\n", f.path.to_uppercase(), f.first_line);
     }

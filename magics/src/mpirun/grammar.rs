@@ -10,7 +10,7 @@
 //! Deliberately absent: shell quoting. Words are split on white space, so
 //! a hostfile path or an extra mpirun argument cannot contain a space.
 
-use crate::plan::UsageError;
+use crate::contract::UsageError;
 
 /// Where the ranks run.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -27,7 +27,7 @@ pub use grammar::{Hosts, MpirunOptions};
 pub use program::{Origin, Program};
 pub use settings::BuildSettings;
 
-use crate::plan::{Plan, Session, UsageError};
+use crate::contract::{Plan, Session, UsageError};
 
 /// Everything the kernel needs to run a `%%mpirun` cell.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -35,9 +35,9 @@ impl BuildSettings {
     pub fn record_cell(&mut self, code: &str) {
         for line in code.lines() {
             let line = line.trim();
-            if let Some(args) = command(line, ":dep") {
-                self.record_dep(args);
-            } else if let Some(args) = command(line, ":opt") {
+            if let Some(dep) = crate::commands::dep(line) {
+                self.record_dep(dep);
+            } else if let Some(args) = crate::commands::command(line, ":opt") {
                 self.opt_level = match args {
                     "" if self.opt_level == "2" => "0".into(),
                     "" => "2".into(),
@@ -47,11 +47,7 @@ impl BuildSettings {
         }
     }
 
-    fn record_dep(&mut self, args: &str) {
-        let (name, spec) = match args.split_once('=') {
-            Some((name, spec)) => (name.trim(), spec.trim()),
-            None => (args, "\"*\""),
-        };
+    fn record_dep(&mut self, crate::commands::Dep { name, spec }: crate::commands::Dep<'_>) {
         // Local crates (`:dep ./path`) have no name to give cargo here, and
         // the program already depends on parlab and mpi.
         if name.is_empty() || name.contains(' ') || name.starts_with(['.', '/']) || spec.is_empty() || matches!(name, "parlab" | "mpi") {
@@ -68,16 +64,6 @@ impl BuildSettings {
             level @ ("0" | "1" | "2" | "3" | "s" | "z") => level,
             _ => "2",
         }
-    }
-}
-
-/// The arguments of evcxr command `name` on this (trimmed) line.
-fn command<'a>(line: &'a str, name: &str) -> Option<&'a str> {
-    let rest = line.strip_prefix(name)?;
-    if rest.is_empty() || rest.starts_with(char::is_whitespace) {
-        Some(rest.trim())
-    } else {
-        None
     }
 }
 

@@ -2,7 +2,8 @@
 
 use crate::items::ItemRegistry;
 use crate::mpirun::Origin;
-use crate::plan::{plan, Plan, Session};
+use crate::contract::{Plan, Session};
+use crate::plan::plan;
 
 fn session() -> Session {
     let mut items = ItemRegistry::default();

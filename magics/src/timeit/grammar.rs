@@ -3,7 +3,7 @@
 //! are one-line usage errors and nothing runs).
 
 use crate::getopt::{getopt, Opt};
-use crate::plan::UsageError;
+use crate::contract::UsageError;
 
 /// IPython's spec, quoted in its error messages.
 /// IPython's spec (`n:r:tcp:qov:`) plus parlab's `-a` (allocations).

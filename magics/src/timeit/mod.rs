@@ -25,7 +25,7 @@ pub(crate) mod explain;
 pub(crate) mod grammar;
 mod rewrite;
 
-use crate::plan::{Explain, Plan, Session, Step, UsageError};
+use crate::contract::{Explain, Plan, Session, Shown, Step, UsageError};
 use crate::table::Handler;
 use grammar::{parse_time, parse_timeit, split_statement};
 
@@ -66,7 +66,8 @@ pub(crate) fn plan_cell_magic(magic: Handler, args: &str, body: &str, session: &
     } else {
         code
     };
-    Ok(Plan::Steps(vec![Step { code, always: false, explain, shown: None }]))
+    // One step that keeps the cell's lines: errors are drawn over the cell.
+    Ok(Plan::Steps(vec![Step { explain, shown: Shown::Cell, ..Step::new(code) }]))
 }
 
 /// The one-line replacement for a `%timeit`/`%time` line. `binding` is

@@ -24,38 +24,25 @@
 //! own lines (the header shares the `%%` line), so rustc's line numbers
 //! still point at the user's code.
 
-use super::grammar::{Clock, TimeArgs, TimeitArgs, DEFAULT_PRECISION, DEFAULT_REPEAT};
+use super::grammar::{Clock, TimeArgs, TimeitArgs};
 
 const P: &str = "::parlab::__private";
 /// How a `%%time` cell whose body runs at top level starts.
 pub(crate) const TIME_START: &str = "::parlab::__private::time_start(";
 
-/// `TimeitOptions { non-default fields, ..DEFAULT }`.
+/// `TimeitOptions { every field, ..DEFAULT }`: every option is written
+/// out, so the runtime's defaults never decide what the user asked for
+/// (`..DEFAULT` only fills fields a newer runtime adds).
 fn options(a: &TimeitArgs<'_>, started_ns: u128) -> String {
-    let mut fields = Vec::new();
-    if a.loops != 0 {
-        fields.push(format!("loops: {}", a.loops));
-    }
-    if a.repeat != DEFAULT_REPEAT {
-        fields.push(format!("repeat: {}", a.repeat));
-    }
-    if a.precision != DEFAULT_PRECISION {
-        fields.push(format!("precision: {}", a.precision));
-    }
-    if a.quiet {
-        fields.push("quiet: true".to_owned());
-    }
-    if a.allocs {
-        fields.push("allocs: true".to_owned());
-    }
-    if a.clock == Clock::Cpu {
-        fields.push(format!("clock: {P}::Clock::Cpu"));
-    }
-    if started_ns != 0 {
-        fields.push(format!("cell_started_unix_ns: {started_ns}"));
-    }
-    fields.push(format!("..{P}::TimeitOptions::DEFAULT"));
-    format!("{P}::TimeitOptions {{ {} }}", fields.join(", "))
+    let clock = match a.clock {
+        Clock::Cpu => "Cpu",
+        Clock::Wall => "Wall",
+    };
+    format!(
+        "{P}::TimeitOptions {{ loops: {}, repeat: {}, precision: {}, quiet: {}, allocs: {}, clock: {P}::Clock::{clock}, \
+         cell_started_unix_ns: {started_ns}, ..{P}::TimeitOptions::DEFAULT }}",
+        a.loops, a.repeat, a.precision, a.quiet, a.allocs
+    )
 }
 
 /// The timing call: `timeit(opts, |run| { SETUP TIMED })` where `timed`

@@ -21,6 +21,7 @@
 
 pub mod interrupt;
 mod json;
+pub mod marker;
 mod shared;
 mod stdout;
 #[cfg(feature = "value")]
@@ -29,16 +30,7 @@ pub mod value;
 use std::io::Write;
 use std::sync::Once;
 
-/// Starts a marker line on stdout: the only contract with the kernel's
-/// relay (`kernel/src/engine/relay.rs`), shared with `parlab::display`.
-pub const MARKER: &str = "\u{1}PARLAB ";
-
-/// Printed on a line of its own by a type's `evcxr_display` just before
-/// its `EVCXR_BEGIN_CONTENT` blocks: they are the cell's value, left to
-/// evcxr (the `execute_result`), not displays (see `stdout`). parlab's own
-/// values (`TimeitResult`, `LineProfile`, charts) print it through
-/// `parlab::MimeBundle::evcxr_display`.
-pub const VALUE_FOLLOWS: &str = "\u{1}PARLAB {\"t\":\"value\"}";
+pub use marker::{MARKER, VALUE_FOLLOWS};
 
 /// Prepares the evaluation process. Idempotent; called by the kernel's
 /// start-up cell, never by users.
@@ -100,18 +92,16 @@ pub fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     // names do not tell: the cell's copy of std never named that thread.)
     // SAFETY: plain syscalls without arguments.
     let main = unsafe { libc::gettid() == libc::getpid() };
-    let mut line = String::from(MARKER);
-    line.push_str("{\"t\":\"panic\",\"message\":");
-    json::string(&mut line, &message);
-    line.push_str(",\"file\":");
-    match location {
-        Some(l) => json::string(&mut line, l.file()),
-        None => line.push_str("null"),
-    }
-    let (l, c) = location.map_or((None, None), |l| (Some(l.line()), Some(l.column())));
-    line.push_str(&format!(",\"line\":{},\"col\":{},\"thread\":", json::opt(l), json::opt(c)));
-    json::string(&mut line, thread.name().unwrap_or("<unnamed>"));
-    line.push_str(&format!(",\"main\":{main},\"interrupt\":{interrupt}}}\n"));
+    let (line_no, col) = location.map_or((None, None), |l| (Some(l.line()), Some(l.column())));
+    let line = marker::panic(&marker::Panic {
+        message: &message,
+        file: location.map(|l| l.file()),
+        line: line_no,
+        col,
+        thread: thread.name().unwrap_or("<unnamed>"),
+        main,
+        interrupt,
+    });
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(line.as_bytes());
     let _ = out.flush();

@@ -16,8 +16,7 @@
 //!   printed just before the cell ends: that is how evcxr sends the cell's
 //!   value, which stays the `execute_result`.
 
-use crate::json;
-use crate::{MARKER, VALUE_FOLLOWS};
+use crate::marker::{self, VALUE_FOLLOWS};
 
 const PANIC_NOTIFICATION: &[u8] = b"EVCXR_PANIC_NOTIFICATION";
 const EXECUTION_COMPLETE: &[u8] = b"EVCXR_EXECUTION_COMPLETE";
@@ -131,10 +130,10 @@ impl Forwarder {
                     out.clear();
                     // evcxr stops reading stdout here but reads stderr on its
                     // own thread: this marker tells the kernel stderr is done.
-                    emit(Sink::Stderr, format!("{MARKER}{{\"t\":\"stderr_sync\"}}\n").as_bytes());
+                    emit(Sink::Stderr, marker::stderr_sync().as_bytes());
                 } else if line == PANIC_NOTIFICATION {
                     self.flush_held(&mut out);
-                    out.extend_from_slice(format!("{MARKER}{{\"t\":\"cell_panicked\"}}\n").as_bytes());
+                    out.extend_from_slice(marker::cell_panicked().as_bytes());
                 } else if !line.starts_with(EVCXR) {
                     self.flush_held(&mut out);
                 }
@@ -168,13 +167,8 @@ impl Forwarder {
 }
 
 fn display_marker(out: &mut Vec<u8>, mime: &str, content: &[u8]) {
-    let mut line = String::from(MARKER);
-    line.push_str("{\"t\":\"display\",\"data\":{");
-    json::string(&mut line, mime);
-    line.push(':');
-    json::string(&mut line, &String::from_utf8_lossy(content));
-    line.push_str("}}\n");
-    out.extend_from_slice(line.as_bytes());
+    let content = String::from_utf8_lossy(content);
+    out.extend_from_slice(marker::display([(mime, &*content)], None, false).as_bytes());
 }
 
 fn raw_block(out: &mut Vec<u8>, mime: &str, content: &[u8]) {
@@ -208,7 +202,7 @@ mod tests {
     #[test]
     fn blocks_become_display_markers_and_the_value_stays() {
         let (out, err) = run(&["hi\n", HTML_A, "between\n", HTML_A, VALUE_5, "EVCXR_EXECUTION_COMPLETE\n"]);
-        let display = "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/html\":\"<b>a</b>\"}}\n";
+        let display = "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/html\":\"<b>a</b>\"},\"id\":null,\"update\":false}\n";
         assert_eq!(out, format!("hi\n{display}between\n{display}{VALUE_5}EVCXR_EXECUTION_COMPLETE\n"));
         assert_eq!(err, "\u{1}PARLAB {\"t\":\"stderr_sync\"}\n");
     }
@@ -216,7 +210,7 @@ mod tests {
     #[test]
     fn a_plain_block_followed_by_output_is_a_display() {
         let (out, _) = run(&[VALUE_5, "more\n", "EVCXR_EXECUTION_COMPLETE\n"]);
-        assert!(out.starts_with("\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/plain\":\"5\"}}\nmore\n"), "{out}");
+        assert!(out.starts_with("\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/plain\":\"5\"},\"id\":null,\"update\":false}\nmore\n"), "{out}");
         let (out, _) = run(&[VALUE_5, "EVCXR_VARIABLE_CHANGED_TYPE:x\n", "EVCXR_EXECUTION_COMPLETE\n"]);
         assert_eq!(out, format!("EVCXR_VARIABLE_CHANGED_TYPE:x\n{VALUE_5}EVCXR_EXECUTION_COMPLETE\n"));
     }
@@ -224,7 +218,7 @@ mod tests {
     #[test]
     fn blocks_split_across_reads_and_multi_line_content() {
         let (out, _) = run(&["EVCXR_BEGIN_CO", "NTENT image/svg+xml\n<svg>\n", "</svg>\r\nEVCXR_END_", "CONTENT\n"]);
-        assert_eq!(out, "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"image/svg+xml\":\"<svg>\\n</svg>\"}}\n");
+        assert_eq!(out, "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"image/svg+xml\":\"<svg>\\n</svg>\"},\"id\":null,\"update\":false}\n");
         // Text that only looks like a start is passed on once its line ends.
         let (out, _) = run(&["EVCXR", "_X\nplain"]);
         assert_eq!(out, "EVCXR_X\nplain");
@@ -237,7 +231,7 @@ mod tests {
     fn blocks_after_value_follows_are_the_value() {
         let value = "\u{1}PARLAB {\"t\":\"value\"}\n";
         let (out, _) = run(&[HTML_A, value, HTML_A, VALUE_5, "EVCXR_EXECUTION_COMPLETE\n"]);
-        let display = "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/html\":\"<b>a</b>\"}}\n";
+        let display = "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/html\":\"<b>a</b>\"},\"id\":null,\"update\":false}\n";
         assert_eq!(out, format!("{display}{HTML_A}{VALUE_5}EVCXR_EXECUTION_COMPLETE\n"));
         // The value ends at the first line that is not a block.
         let (out, _) = run(&[value, HTML_A, "text\n", HTML_A]);
@@ -249,7 +243,7 @@ mod tests {
         let (out, _) = run(&["EVCXR_BEGIN_CONTENT text/html\n<i>\n", "EVCXR_PANIC_NOTIFICATION\n"]);
         assert_eq!(
             out,
-            "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/html\":\"<i>\"}}\n\u{1}PARLAB {\"t\":\"cell_panicked\"}\nEVCXR_PANIC_NOTIFICATION\n"
+            "\u{1}PARLAB {\"t\":\"display\",\"data\":{\"text/html\":\"<i>\"},\"id\":null,\"update\":false}\n\u{1}PARLAB {\"t\":\"cell_panicked\"}\nEVCXR_PANIC_NOTIFICATION\n"
         );
     }
 }

@@ -10,31 +10,10 @@
 //! (the HTML table also gives each line's ± in a column of its own).
 
 use super::stats::{FunctionProfile, LineProfile};
+// One `%g` for the crate (Python's, `-0` included) and one HTML escaper.
+use crate::display::escape_html;
+use crate::timeit::format::format_g;
 use std::fmt::Write;
-
-/// Python's `'%.{prec}g' % x`.
-pub(crate) fn fmt_g(x: f64, prec: usize) -> String {
-    if x == 0.0 {
-        return "0".into();
-    }
-    if !x.is_finite() {
-        return if x.is_nan() { "nan".into() } else if x > 0.0 { "inf".into() } else { "-inf".into() };
-    }
-    let p = prec.max(1);
-    let sci = format!("{:.*e}", p - 1, x);
-    let (mantissa, exp) = sci.split_once('e').expect("`{:e}` has an exponent");
-    let exp: i32 = exp.parse().expect("integer exponent");
-    if exp < -4 || exp >= p as i32 {
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{}e{sign}{:02}", strip_zeros(mantissa), exp.abs())
-    } else {
-        strip_zeros(&format!("{:.*}", (p as i32 - 1 - exp) as usize, x)).to_owned()
-    }
-}
-
-fn strip_zeros(s: &str) -> &str {
-    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.') } else { s }
-}
 
 /// Default widths: line, hits, time, per hit, % time.
 const WIDTHS: [usize; 5] = [6, 9, 12, 8, 8];
@@ -53,10 +32,10 @@ fn cells(f: &FunctionProfile, scalar: f64) -> Vec<Option<[String; 4]>> {
             let per_hit = time / l.hits as f64;
             let fixed_or_g = |v: f64, width: usize| {
                 let s = format!("{v:5.1}");
-                if s.len() > width { format!("{:>5}", fmt_g(v, 3)) } else { s }
+                if s.len() > width { format!("{:>5}", format_g(v, 3)) } else { s }
             };
             let hits = l.hits.to_string();
-            let hits = if hits.len() > WIDTHS[1] { fmt_g(l.hits as f64, 6) } else { hits };
+            let hits = if hits.len() > WIDTHS[1] { format_g(l.hits as f64, 6) } else { hits };
             let percent = if total == 0 { String::new() } else { format!("{:5.1}", 100.0 * l.time as f64 / total as f64) };
             Some([hits, fixed_or_g(time, WIDTHS[2]), fixed_or_g(per_hit, WIDTHS[3]), percent])
         })
@@ -98,13 +77,13 @@ impl LineProfile {
 
     /// The report as line_profiler prints it.
     pub fn to_text(&self) -> String {
-        let mut out = format!("Timer unit: {} s\n", fmt_g(self.output_unit.unwrap_or(self.timer_unit), 6));
+        let mut out = format!("Timer unit: {} s\n", format_g(self.output_unit.unwrap_or(self.timer_unit), 6));
         if let Some(method) = self.method() {
             let _ = writeln!(out, "{method}");
         }
         out.push('\n');
         for f in self.shown() {
-            let _ = writeln!(out, "Total time: {} s", fmt_g(f.total_time(self.timer_unit), 6));
+            let _ = writeln!(out, "Total time: {} s", format_g(f.total_time(self.timer_unit), 6));
             let _ = writeln!(out, "File: {}", f.file);
             let _ = writeln!(out, "Function: {} at line {}\n", f.name, f.first_line);
             let cells = cells(f, self.scalar());
@@ -134,10 +113,10 @@ impl LineProfile {
 
     /// The same report as an HTML table; `% Time` also drawn as a bar.
     pub fn to_html(&self) -> String {
-        let unit = fmt_g(self.output_unit.unwrap_or(self.timer_unit), 6);
+        let unit = format_g(self.output_unit.unwrap_or(self.timer_unit), 6);
         let mut out = format!("<div class=\"parlab-lprun\"><p style=\"font-family:monospace\">Timer unit: {unit} s");
         if let Some(method) = self.method() {
-            let _ = write!(out, "<br>{}", escape(&method));
+            let _ = write!(out, "<br>{}", escape_html(&method));
         }
         out.push_str("</p>");
         for f in self.shown() {
@@ -147,9 +126,9 @@ impl LineProfile {
                  <table style=\"font-family:monospace;border-collapse:collapse\"><tr><th>Line #</th><th>Hits</th><th>Time</th>\
                  <th>Per Hit</th><th>% Time</th><th title=\"two standard errors of Time, from the number of samples\">± Time</th>\
                  <th style=\"text-align:left\">Line Contents</th></tr>",
-                fmt_g(f.total_time(self.timer_unit), 6),
-                escape(&f.file),
-                escape(&f.name),
+                format_g(f.total_time(self.timer_unit), 6),
+                escape_html(&f.file),
+                escape_html(&f.name),
                 f.first_line
             );
             let total: u64 = f.lines.iter().map(|l| l.time).sum();
@@ -178,10 +157,6 @@ impl LineProfile {
     }
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
-}
-
 const KEYWORDS: &[&str] = &[
     "as", "break", "const", "continue", "else", "enum", "fn", "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut",
     "pub", "ref", "return", "self", "Self", "static", "struct", "trait", "type", "unsafe", "use", "where", "while",
@@ -193,12 +168,12 @@ fn highlight(line: &str) -> String {
     let mut rest = line;
     while let Some(c) = rest.chars().next() {
         if rest.starts_with("//") {
-            let _ = write!(out, "<span style=\"color:#888\">{}</span>", escape(rest));
+            let _ = write!(out, "<span style=\"color:#888\">{}</span>", escape_html(rest));
             break;
         }
         let len = if c == '"' {
             let end = rest[1..].find('"').map_or(rest.len(), |i| i + 2);
-            let _ = write!(out, "<span style=\"color:#1a7f37\">{}</span>", escape(&rest[..end]));
+            let _ = write!(out, "<span style=\"color:#1a7f37\">{}</span>", escape_html(&rest[..end]));
             end
         } else if c.is_alphabetic() || c == '_' {
             let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(rest.len());
@@ -210,7 +185,7 @@ fn highlight(line: &str) -> String {
             }
             end
         } else {
-            out.push_str(&escape(&rest[..c.len_utf8()]));
+            out.push_str(&escape_html(&rest[..c.len_utf8()]));
             c.len_utf8()
         };
         rest = &rest[len..];
@@ -226,7 +201,7 @@ mod tests {
     fn percent_g_matches_python() {
         let cases = [(1e-9, 6, "1e-09"), (1.53165, 6, "1.53165"), (11932504.0, 3, "1.19e+07"), (0.61, 6, "0.61"), (1e-6, 6, "1e-06"), (123456.0, 6, "123456"), (1234567.0, 6, "1.23457e+06"), (0.0001, 6, "0.0001"), (100.0, 3, "100")];
         for (x, p, want) in cases {
-            assert_eq!(fmt_g(x, p), want, "{x} %.{p}g");
+            assert_eq!(format_g(x, p), want, "{x} %.{p}g");
         }
     }
 }

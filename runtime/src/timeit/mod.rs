@@ -23,7 +23,7 @@
 
 mod allocs;
 mod compare;
-mod format;
+pub(crate) mod format;
 mod harness;
 mod result;
 mod time;

@@ -8,6 +8,7 @@
 //! the cell's error. mpirun's own lines (launch errors, its summary of a
 //! failed job) are kept too, and shown only if the job fails.
 
+use super::super::marker::{self, Line};
 use super::relay_markers::{handle_marker, RankPanic};
 use super::tags::{Demux, Piece, Stream};
 use super::{Job, Stage};
@@ -118,13 +119,17 @@ impl Batch {
     fn piece(&mut self, piece: Piece, out: &Arc<dyn Output>, collected: &Mutex<Collected>) {
         match piece {
             Piece::Rank { rank, stream, text } => {
-                if let Some(marker) = text.strip_prefix(super::relay_markers::MARKER) {
-                    // Text before a display must be shown before it.
-                    self.flush(out);
-                    if let Some(panic) = handle_marker(rank, marker, out) {
-                        collected.lock().unwrap_or_else(|e| e.into_inner()).panics.push(panic);
+                match marker::parse(&text) {
+                    Line::Text(_) => {}
+                    Line::Marker(marker) => {
+                        // Text before a display must be shown before it.
+                        self.flush(out);
+                        if let Some(panic) = handle_marker(rank, marker, out) {
+                            collected.lock().unwrap_or_else(|e| e.into_inner()).panics.push(panic);
+                        }
+                        return;
                     }
-                    return;
+                    Line::Unreadable { .. } => return,
                 }
                 let buf = match stream {
                     Stream::Stdout => &mut self.stdout,

@@ -4,13 +4,10 @@
 
 use super::build::Diagnostic;
 use super::relay_markers::RankPanic;
-use crate::engine::errors::{rule, simple};
+use crate::engine::errors::{excerpt_rows, keyboard_interrupt, rule, simple, GREEN, RED, RESET};
 use crate::interpreter::Outcome;
 use parlab_magics::mpirun::Program;
 
-const RED: &str = "\x1b[0;31m";
-const GREEN: &str = "\x1b[0;32m";
-const RESET: &str = "\x1b[0m";
 
 /// `mpirun` is not installed.
 pub(crate) fn mpirun_missing(program: &str) -> Outcome {
@@ -142,19 +139,11 @@ pub(crate) fn rank_panic(panics: &[RankPanic], program: &Program) -> Outcome {
 fn excerpt(program: &Program, line: u32) -> String {
     let lines: Vec<&str> = program.main_rs.lines().collect();
     let Some(at) = program.origin(line) else { return String::new() };
-    let mut s = String::new();
-    for n in line.saturating_sub(2).max(1)..=line + 2 {
-        let (Some(o), Some(text)) = (program.origin(n), lines.get(n as usize - 1)) else { continue };
-        if o.cell != at.cell {
-            continue;
-        }
-        if n == line {
-            s.push_str(&format!("{GREEN}----> {:<2}{RESET} {text}\n", o.line));
-        } else {
-            s.push_str(&format!("      {:<2} {text}\n", o.line));
-        }
-    }
-    s.trim_end().to_owned()
+    let rows = (line.saturating_sub(2).max(1)..=line + 2).filter_map(|n| {
+        let (o, text) = (program.origin(n)?, lines.get(n as usize - 1)?);
+        (o.cell == at.cell).then_some((o.line as usize, *text, n == line))
+    });
+    excerpt_rows(rows)
 }
 
 /// The job failed without a panic: a rank exited with an error or a
@@ -192,53 +181,5 @@ pub(crate) fn job_failed(status: Option<i32>, mpirun_lines: &[String], ranks: u3
 
 /// The cell was interrupted: every rank (or the build) was stopped.
 pub(crate) fn interrupted(what: &str) -> Outcome {
-    let evalue = format!("{what}; the notebook's variables are untouched");
-    let mut tb = rule("KeyboardInterrupt");
-    tb.push(format!("{RED}KeyboardInterrupt{RESET}: {evalue}"));
-    Outcome::Error { ename: "KeyboardInterrupt".into(), evalue, traceback: tb }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use parlab_magics::mpirun::Origin;
-
-    fn program() -> Program {
-        let main_rs = "// gen\nfn work() {}\nfn main() {\n    {\nlet x = y + 1;\n    };\n}\n".to_owned();
-        let o = |cell, line| Some(Origin { cell, line });
-        Program { main_rs, origins: vec![None, o(2, 7), None, None, o(5, 3), None, None] }
-    }
-
-    #[test]
-    fn locations_and_gutter_become_cell_lines() {
-        let rendered = "error[E0425]: cannot find value `y` in this scope\n --> src/main.rs:5:9\n  |\n5 | let x = y + 1;\n  |         ^ not found in this scope";
-        let text = remap(rendered, &program());
-        assert!(text.contains(" --> In[5]:3:9"), "{text}");
-        assert!(text.contains("\n3 | let x = y + 1;"), "{text}");
-        assert!(remap("at src/main.rs:3:1", &program()).contains("(parlab's generated main.rs):3"));
-    }
-
-    #[test]
-    fn wider_cell_numbers_keep_the_bar_aligned_when_they_fit() {
-        let mut p = program();
-        p.origins[4] = Some(Origin { cell: 5, line: 12 });
-        let text = remap("   |\n 5 | let x = y + 1;", &p);
-        assert_eq!(text.lines().nth(1), Some("12 | let x = y + 1;"), "{text}");
-    }
-
-    #[test]
-    fn failed_rank_is_named() {
-        let lines: Vec<String> = [
-            "Primary job  terminated normally, but 1 process returned",
-            "  Process name: [[8918,1],1]",
-            "  Exit code:    3",
-        ]
-        .map(String::from)
-        .to_vec();
-        let Outcome::Error { evalue, .. } = job_failed(Some(3), &lines, 2) else { panic!() };
-        assert_eq!(evalue, "rank 1 exited with status 3");
-        let lines = vec!["mpirun noticed that process rank 1 with PID 0 on node x exited on signal 11 (Segmentation fault).".to_owned()];
-        let Outcome::Error { evalue, .. } = job_failed(None, &lines, 2) else { panic!() };
-        assert_eq!(evalue, "rank 1 was killed by signal 11 (Segmentation fault)");
-    }
+    keyboard_interrupt(format!("{what}; the notebook's variables are untouched"))
 }

@@ -51,8 +51,7 @@ fn is_code(line: &str) -> bool {
 
 /// The crate a `:dep` line adds (`:dep name = …` → `name`).
 pub(crate) fn dep_name(line: &str) -> &str {
-    let args = line.trim_start().trim_start_matches(":dep").trim_start();
-    args.split(|c: char| c == '=' || c.is_whitespace()).next().unwrap_or("")
+    parlab_magics::commands::dep(line).map_or("", |d| d.name)
 }
 
 /// Whether `:show_deps` output lists `name`.

@@ -5,7 +5,8 @@
 //! leaves the old block compiled next to the new one (E0592).
 
 use crate::items::{ItemKind, ItemRegistry};
-use crate::plan::{plan, Plan, Session};
+use crate::contract::{Plan, Session};
+use crate::plan::plan;
 
 const P: &str = "struct P {\n    x: i32,\n}";
 const GET: &str = "impl P {\n    fn get(&self) -> i32 {\n        self.x\n    }\n}";
@@ -107,8 +108,8 @@ fn lprun_profiles_and_restores_the_version_defined_before_it() {
     let cell = format!("{}\nfn fresh() {{}}\n%lprun -f P::get -f fresh P {{ x: 1 }}.get()", GET.replace("self.x", "self.x + 1"));
     let Ok(Plan::Steps(planned)) = plan(&cell, &s) else { panic!() };
     // Errors of the first step are drawn over the user's lines.
-    assert_eq!(planned[0].shown.as_deref(), Some(cell.rsplit_once('\n').unwrap().0));
-    assert!(planned[1..].iter().all(|s| s.shown.is_none()));
+    assert_eq!(planned[0].shown, crate::contract::Shown::Text(cell.rsplit_once('\n').unwrap().0.to_owned()));
+    assert!(planned[1..].iter().all(|s| s.shown == crate::contract::Shown::Generated));
     let code = steps(&cell, &s);
     assert_eq!(code.len(), 4, "{code:#?}");
     let before = &code[0];
@@ -145,7 +146,9 @@ fn lines_after_lprun_are_a_separate_evaluation() {
 fn load_ext_keeps_the_line_numbers() {
     let s = session(&[P]);
     let cell = format!("%load_ext line_profiler\n{GET}");
-    assert_eq!(plan(&cell, &s), Ok(Plan::Plain(format!("\n{GET}"))));
+    let Ok(Plan::Steps(steps)) = plan(&cell, &s) else { panic!() };
+    // The plan names the block as the registry will record it.
+    assert_eq!(steps[0].code, format!("\nconst __PARLAB_IMPL_2_2_0: () = (); {GET}"));
     let s = session(&[P, &cell]);
     assert_eq!(holders(&s, "P"), [(2, "__PARLAB_IMPL_2_2_0".to_owned())]);
     assert!(crate::items::attach_impls(&format!("\n{GET}"), 2, &session(&[P]).items).unwrap().contains("__PARLAB_IMPL_2_2_0"));

@@ -48,7 +48,7 @@ fn an_edited_impl_replaces_the_old_one() {
     let items = after(&[P, GET, GET2]);
     assert_eq!(impls_of(&items, "P"), [(3, Some("__PARLAB_IMPL_3_1_0".to_owned()))]);
     // `%lprun -f P::get` re-defines the new body, inside its anchor.
-    let r = items.redefinition(&["P::get".to_owned()]).unwrap();
+    let r = crate::lprun::redefine::redefinition(&items, &["P::get".to_owned()]).unwrap();
     assert_eq!(r.functions[0].cell, 3);
     assert!(r.functions[0].lines.iter().any(|l| l.contains("self.x + 1")));
     assert_eq!(r.original, format!("{P}\nconst __PARLAB_IMPL_3_1_0: () = ();\n{GET2}\n"));
@@ -112,7 +112,7 @@ fn editing_a_method_written_with_its_type_redefines_the_type() {
     assert!(first.ends_with("const __PARLAB_IMPL_2_1_0: () = (); impl P {"), "{first}");
     let items = after(&[&format!("{P}\n{GET}\n{DISPLAY}"), GET2]);
     assert_eq!(impls_of(&items, "P").iter().map(|(c, _)| *c).collect::<Vec<_>>(), [1, 2]);
-    let r = items.redefinition(&["P::get".to_owned()]).unwrap();
+    let r = crate::lprun::redefine::redefinition(&items, &["P::get".to_owned()]).unwrap();
     assert_eq!(r.original, format!("{P}\n{DISPLAY}\nconst __PARLAB_IMPL_2_1_0: () = ();\n{GET2}\n"));
 }
 
