@@ -10,7 +10,7 @@
 //! ```
 
 use crate::getopt::{getopt, Opt};
-use crate::plan::UsageError;
+use crate::contract::UsageError;
 use crate::timeit::grammar::split_statement;
 
 /// memory_profiler's options that apply here (`-r`, `-o`, `-q`); its

@@ -139,7 +139,7 @@ fn profile_call(defs: &redefine::Redefinition, a: &grammar::LprunArgs<'_>, bindi
 
 /// Step 2 of `%mprun`: `::parlab::__private::mprun(&[FnMeta…], options, || { STMT })`,
 /// the same functions and statement as `%lprun`'s call.
-fn mprun_call(defs: &crate::items::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
+fn mprun_call(defs: &redefine::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
     let metas: Vec<String> = defs.functions.iter().map(fn_meta).collect();
     let opts = format!(
         "::parlab::__private::MprunOptions {{ text_file: {:?}, ..::core::default::Default::default() }}",
