@@ -22,6 +22,9 @@ use anyhow::{bail, Context, Result};
 use std::sync::Arc;
 
 fn main() {
+    // First: the evaluation process (this binary, re-executed by evcxr)
+    // publishes its allocation counters before anything else runs.
+    parlab_alloc::publish();
     evcxr::runtime_hook();
     if let Err(e) = run() {
         eprintln!("parlab-kernel: {e:#}");

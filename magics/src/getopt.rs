@@ -23,7 +23,7 @@
 //! assert!(code.contains("black_box(v.sort())"));
 //! // Errors in IPython's words.
 //! let err = plan("%timeit -x v.sort()", &s).unwrap_err();
-//! assert_eq!(err.message, r#"option -x not recognized (allowed: "n:r:tcp:qov:")"#);
+//! assert_eq!(err.message, r#"option -x not recognized (allowed: "n:r:tcp:qaov:")"#);
 //! ```
 
 /// One parsed option: `-n 10` is `Opt::Short('n', Some("10"))`.

@@ -25,6 +25,7 @@ mod timeit;
 mod timeline;
 mod lprun;
 mod prun;
+mod memit;
 pub mod mpirun;
 mod contract;
 mod line_magic;

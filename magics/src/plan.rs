@@ -61,7 +61,7 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
     // Magics that take the whole cell.
     for ((i, m), handler) in magic_lines.iter().zip(&handlers) {
         match handler {
-            Handler::Lprun | Handler::LoadExt => return crate::lprun::plan_line_magic(m.name, m.args, &lines, *i, session),
+            Handler::Lprun | Handler::Mprun | Handler::LoadExt => return crate::lprun::plan_line_magic(m.name, m.args, &lines, *i, session),
             Handler::Lsmagic | Handler::Who | Handler::Whos => return alone(cell, m, *handler),
             _ => {}
         }
@@ -85,6 +85,11 @@ pub fn plan(cell: &str, session: &Session) -> Result<Plan, UsageError> {
                     Some(Handler::Prun) => {
                         timed = true;
                         crate::prun::rewrite_line_magic(m.args, m.binding, cell, session)?
+                    }
+                    Some(Handler::Memit) => {
+                        explain = Explain::TimedStatement;
+                        timed = true;
+                        crate::memit::rewrite_line(m.args, m.binding)?
                     }
                     Some(Handler::Env) if m.binding.is_empty() => crate::namespace::env_line(m.args),
                     _ => return Err(UsageError::new(format!("Line magic function `%{}` cannot be used here.", m.name))),

@@ -14,6 +14,7 @@
 //! assert_eq!(squares, vec![1, 4, 9, 16]);
 //! ```
 
+pub mod alloc;
 pub mod display;
 /// Cooperative interruption (from `parlab-child`, which every cell links:
 /// the flag is one per process).
@@ -30,7 +31,7 @@ pub mod timeline;
 pub use display::{clear_output, display, DisplayHandle, MimeBundle};
 pub use input::{input, password};
 pub use interrupt::KeyboardInterrupt;
-pub use lprof::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
+pub use lprof::{AllocLine, AllocProfile, FunctionAllocs, FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
 pub use prof::{FunctionStat, Profile, SortKey, StackStat};
 pub use timeit::{compare, format_time, TimeitResult};
 pub use timeline::{timeline, Timeline};
@@ -63,6 +64,7 @@ pub mod __private {
     /// Prepares the evaluation process (the kernel calls
     /// `parlab_child::init` itself; kept for code written against it).
     pub use parlab_child::init as init_child;
+    pub use crate::lprof::{mprun, MprunOptions};
     pub use crate::lprof::{lp_cell, lprun, lprun_cell_end, lprun_cell_finish, lprun_cell_start, FnMeta, LpFrame, LpIter, LprunOptions, Sampling};
     /// The sampling engine behind `%lprun`'s times (`%prun` uses its stack mode).
     pub mod sample {
@@ -70,5 +72,6 @@ pub mod __private {
     }
     pub use crate::prof::{prun, PrunFn, PrunOptions, SortKey};
     pub use crate::timeline::{timeline_end, timeline_start};
+    pub use crate::alloc::{memit, MemitOptions};
     pub use crate::timeit::{no_raise, time_cell, time_end, time_start, timeit, Chunks, Clock, Run, TimeGuard, TimeitOptions, Timer};
 }

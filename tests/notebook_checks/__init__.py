@@ -97,11 +97,12 @@ def timeit_lines(c):
 
 
 def speedups(c):
-    """`compare`'s table as {row name: speed-up}, the first row being 1.00."""
+    """`compare`'s table as {row name: speed-up}, the first row being 1.00
+    (an `allocs/loop` column may follow the speed-up)."""
     rows = {}
     for line in outputs_text(c).splitlines():
         fields = re.split(r"\s{2,}", line.strip())
-        if len(fields) == 4 and fields[3].endswith("×"):
+        if len(fields) in (4, 5) and fields[3].endswith("×"):
             rows[fields[0]] = float(fields[3][:-1])
     assert rows, "no compare() table in the cell's output"
     return rows

@@ -46,7 +46,7 @@ pub(super) fn parse_cell_at(cell: u32, code: &str) -> Vec<(RecordedItem, usize)>
         .map(|(i, line)| {
             let t = line.trim_start();
             let magic = LineMagic::parse(line.trim_end_matches(['\n', '\r']));
-            if magic.and_then(|m| table::lookup(m.name, Mode::Line)).is_some_and(|m| m.handler == Handler::Lprun) {
+            if magic.and_then(|m| table::lookup(m.name, Mode::Line)).is_some_and(|m| matches!(m.handler, Handler::Lprun | Handler::Mprun)) {
                 splits.push(i + 1);
             }
             if t.starts_with(':') || t.starts_with('%') || magic.is_some() {

@@ -36,9 +36,43 @@ pub(crate) struct LprunArgs<'a> {
     pub(crate) statement: &'a str,
 }
 
+/// `%mprun`'s options: `%lprun`'s function selection, `-T` and `-r`.
+pub(crate) const MPRUN_SPEC: &str = "rf:T:";
+
+const MPRUN_USAGE: &str = "usage: %mprun -f NAME [-f NAME]... [-T FILE] [-r] STATEMENT";
+
+/// Which profiler a `-f` line is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Profiler {
+    /// `%lprun`: times per line.
+    Lines,
+    /// `%mprun`: allocations per line.
+    Memory,
+}
+
+impl Profiler {
+    pub(crate) fn magic(self) -> &'static str {
+        match self {
+            Profiler::Lines => "%lprun",
+            Profiler::Memory => "%mprun",
+        }
+    }
+}
+
 /// Parses the text after `%lprun`.
+#[cfg(test)]
 pub(crate) fn parse(args: &str) -> Result<LprunArgs<'_>, UsageError> {
-    let parsed = getopt(SPEC, &[], args).map_err(|e| UsageError::new(e.to_string()))?;
+    parse_for(Profiler::Lines, args)
+}
+
+/// Parses the text after `%lprun` or `%mprun` (same rules, same errors).
+pub(crate) fn parse_for(profiler: Profiler, args: &str) -> Result<LprunArgs<'_>, UsageError> {
+    let (spec, usage) = match profiler {
+        Profiler::Lines => (SPEC, USAGE),
+        Profiler::Memory => (MPRUN_SPEC, MPRUN_USAGE),
+    };
+    let name = profiler.magic();
+    let parsed = getopt(spec, &[], args).map_err(|e| UsageError::new(e.to_string()))?;
     let mut out = LprunArgs { statement: parsed.rest, ..LprunArgs::default() };
     for opt in parsed.opts {
         let Opt::Short(c, value) = opt else { continue };
@@ -58,10 +92,10 @@ pub(crate) fn parse(args: &str) -> Result<LprunArgs<'_>, UsageError> {
         }
     }
     if out.functions.is_empty() && out.modules.is_empty() {
-        return Err(UsageError::new(format!("%lprun needs a function to profile (-f NAME); {USAGE}")));
+        return Err(UsageError::new(format!("{name} needs a function to profile (-f NAME); {usage}")));
     }
     if out.statement.trim_end_matches(';').trim().is_empty() {
-        return Err(UsageError::new(format!("%lprun needs a statement to run after the options; {USAGE}")));
+        return Err(UsageError::new(format!("{name} needs a statement to run after the options; {usage}")));
     }
     Ok(out)
 }
@@ -91,6 +125,22 @@ mod tests {
         assert_eq!(a.functions, ["distance"]);
         assert!(a.return_profile && a.skip_zero);
         assert_eq!(a.statement, "distance( -1 )");
+    }
+
+    #[test]
+    fn mprun_shares_the_selection_and_refuses_timing_options() {
+        let a = parse_for(Profiler::Memory, "-f build -r -T out.txt build(10)").unwrap();
+        assert_eq!((a.functions.as_slice(), a.return_profile, a.text_file.as_deref()), (&["build".to_owned()][..], true, Some("out.txt")));
+        let err = |args| parse_for(Profiler::Memory, args).unwrap_err().message;
+        insta::assert_snapshot!(
+            [err("build(10)"), err("-f build"), err("-u 1e-6 -f build build()"), err("-x -f f f()")].join("\n"),
+            @r#"
+        %mprun needs a function to profile (-f NAME); usage: %mprun -f NAME [-f NAME]... [-T FILE] [-r] STATEMENT
+        %mprun needs a statement to run after the options; usage: %mprun -f NAME [-f NAME]... [-T FILE] [-r] STATEMENT
+        option -u not recognized (allowed: "rf:T:")
+        option -x not recognized (allowed: "rf:T:")
+        "#
+        );
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
         return Ok(Plan::Steps(vec![crate::plan::user_cell(rest.join("\n"), Shown::Cell, session)]));
     }
     let binding = LineMagic::parse(lines[index]).map(|m| m.binding).unwrap_or("");
-    let a = grammar::parse(args)?;
+    let profiler = if name == "mprun" { grammar::Profiler::Memory } else { grammar::Profiler::Lines };
+    let a = grammar::parse_for(profiler, args)?;
     // The lines before `%lprun` run first: what they define is what gets
     // profiled (and put back afterwards), not an earlier cell's version.
     let mut items = session.items.clone();
@@ -71,7 +72,10 @@ pub(crate) fn plan_line_magic(name: &str, args: &str, lines: &[&str], index: usi
         steps.push(Step::user(code_before, Shown::Text(before)));
     }
     steps.push(Step { explain: Explain::Internal, ..Step::new(defs.instrumented.clone()) });
-    steps.push(Step::new(profile_call(&defs, &a, binding)));
+    steps.push(Step::new(match profiler {
+        grammar::Profiler::Lines => profile_call(&defs, &a, binding),
+        grammar::Profiler::Memory => mprun_call(&defs, &a, binding),
+    }));
     steps.push(Step { always: true, explain: Explain::Internal, ..Step::new(defs.original) });
     if !after.trim().is_empty() {
         steps.push(Step::user(code_after, Shown::Text(after)));
@@ -85,11 +89,11 @@ fn split_cell(lines: &[&str], index: usize) -> Result<(String, String), UsageErr
     let after = lines[index + 1..].join("\n");
     for part in [&before, &after] {
         if part.lines().any(|l| LineMagic::parse(l).is_some()) {
-            return Err(UsageError::new("%lprun and %load_ext must be the only magic in their cell"));
+            return Err(UsageError::new("%lprun, %mprun and %load_ext must be the only magic in their cell"));
         }
         if syn::parse_str::<syn::Block>(&format!("{{{part}\n}}")).is_err() {
             return Err(UsageError::new(
-                "%lprun must be a top-level line of its cell: the code before and after it runs as separate steps and must be complete on its own",
+                "%lprun and %mprun must be a top-level line of their cell: the code before and after it runs as separate steps and must be complete on its own",
             ));
         }
     }
@@ -129,6 +133,22 @@ fn profile_call(defs: &redefine::Redefinition, a: &grammar::LprunArgs<'_>, bindi
         ("", _) => format!("{call};"),
         (b, true) => format!("{b} {call};"),
         // Without `-r` the magic's value is `()`, as IPython binds `None`.
+        (b, false) => format!("{b} {{ {call}; }};"),
+    }
+}
+
+/// Step 2 of `%mprun`: `::parlab::__private::mprun(&[FnMeta…], options, || { STMT })`,
+/// the same functions and statement as `%lprun`'s call.
+fn mprun_call(defs: &redefine::Redefinition, a: &grammar::LprunArgs<'_>, binding: &str) -> String {
+    let metas: Vec<String> = defs.functions.iter().map(fn_meta).collect();
+    let opts = format!(
+        "::parlab::__private::MprunOptions {{ text_file: {:?}, ..::core::default::Default::default() }}",
+        a.text_file
+    );
+    let call = format!("::parlab::__private::mprun(&[{}], {opts}, || {{ {} }})", metas.join(", "), a.statement);
+    match (binding, a.return_profile) {
+        ("", _) => format!("{call};"),
+        (b, true) => format!("{b} {call};"),
         (b, false) => format!("{b} {{ {call}; }};"),
     }
 }

@@ -20,6 +20,8 @@ const TIMEIT_OPTIONS: &[MagicOption] = &[
     flag("-c", "Time the process's CPU time (user + system, all threads) instead of wall time."),
     valued("-p", "P", "Significant digits of the printed times (default 3)."),
     flag("-q", "Quiet: print nothing (useful with -o)."),
+    flag("-a", "Also print the heap allocations per loop (`allocations: 2 per loop (160 B)`), counted exactly by the \
+        kernel's allocator on every thread. The `TimeitResult` has them either way (`allocs_per_loop`, `bytes_per_loop`)."),
     flag("-o", "Return the `TimeitResult` as the value of the magic: `let r = %timeit -o f();` binds it, and \
         `r.best`, `r.average`, `r.all_runs` are there."),
     valued("-v", "NAME", "Bind the `TimeitResult` to the notebook variable NAME (like -o, without `let`)."),
@@ -60,6 +62,23 @@ const PRUN_OPTIONS: &[MagicOption] = &[
     valued("--rate", "HZ", "Samples per second of each thread's CPU time (default 1000). Linux delivers them at most \
         at its scheduler tick (250 Hz here), so higher rates give no more samples."),
     flag("--threads", "In the flame graph, one root per worker thread instead of all workers merged."),
+];
+
+const MEMIT_OPTIONS: &[MagicOption] = &[
+    valued("-r", "R", "Run the statement R times (default 1) and report the run with the largest peak."),
+    flag("-o", "Return the `MemitResult` as the value of the magic (`let m = %memit -o f();`)."),
+    flag("-q", "Quiet: print nothing (useful with -o)."),
+];
+
+const MPRUN_OPTIONS: &[MagicOption] = &[
+    MagicOption {
+        flag: "-f",
+        value: Some("NAME"),
+        help: "Profile the notebook function NAME, as with %lprun; repeat -f for several.",
+        completes: Completes::Functions,
+    },
+    flag("-r", "Return the `AllocProfile` as the value of the magic (`let p = %mprun -r -f f f();`)."),
+    valued("-T", "FILE", "Also write the text report to FILE."),
 ];
 
 const TIME_OPTIONS: &[MagicOption] = &[flag(
@@ -142,6 +161,28 @@ examples. Names work too: `Vec::with_capacity?`, `?Pool`, `my_fn??` (with its so
         handler: Handler::Lsmagic,
     },
     Magic {
+        name: "memit",
+        summary: "Peak memory and exact heap allocations of a statement, as memory_profiler's %memit.",
+        line: Some("%memit [-r R] [-o] [-q] STATEMENT"),
+        cell: None,
+        bindable: true,
+        options: MEMIT_OPTIONS,
+        details: "Runs the statement and prints two lines:
+
+    peak memory: 102.31 MiB, increment: 50.02 MiB
+    allocations: 1 (50.0 MiB), peak heap: 50.0 MiB above start, still live: 0 B
+
+The first is memory_profiler's, from the process's resident memory (the kernel resets Linux's high-water mark, \
+`VmHWM`, before the run and reads it after). Resident memory counts pages that were touched: `vec![0u8; n]` gets \
+fresh zeroed pages from the system and adds almost nothing until they are written, `vec![1u8; n]` adds n.
+
+The second is exact, from the kernel's counting allocator, on every thread: the blocks allocated (reallocations \
+included) and their bytes, the most heap held above the level at the start, and what is still allocated at the \
+end. Notebook variables are used by reference and are unchanged afterwards, as with %timeit.",
+        examples: &["%memit vec![1u8; 50 << 20]", "let m = %memit -o -r 3 v.iter().map(|x| x * 2).collect::<Vec<_>>();"],
+        handler: Handler::Memit,
+    },
+    Magic {
         name: "mpirun",
         summary: "Run the cell as an MPI program (Open MPI), with the notebook's items in scope.",
         line: None,
@@ -159,6 +200,25 @@ are not kept. A panicking rank ends the whole job (MPI_Abort) and is named in th
 Everything after `--` on the magic line goes to mpirun unchanged (`-- --bind-to core`).",
         examples: &["%%mpirun -n 4\nlet (lo, hi) = parlab::mpi::split_range(1_000_000, rank, size);\nlet part: u64 = (lo..hi).map(|i| i as u64).sum();\nlet total = parlab::mpi::reduce_sum_to_root(&world, part);\nif rank == 0 { println!(\"{total}\"); }"],
         handler: Handler::Mpirun,
+    },
+    Magic {
+        name: "mprun",
+        summary: "Heap allocations per line of notebook functions, exact, in line_profiler's layout.",
+        line: Some("%mprun -f NAME [-f NAME]... [-T FILE] [-r] STATEMENT"),
+        cell: None,
+        bindable: true,
+        options: MPRUN_OPTIONS,
+        details: "memory_profiler's %mprun for Rust, counted by the kernel's allocator instead of sampled from the \
+process's memory: the functions are chosen as with %lprun (same -f rules and errors), the statement runs once, and \
+each function gets a table with the columns Line #, Hits, Allocs, Bytes, Peak, Net and Line Contents.
+
+Allocs and Bytes are what was allocated while the line ran, callees included, and the work the line handed to a \
+`Pool` or to rayon (allocations of other threads while the statement's own line ran). Peak is the most heap the \
+line held above its level at its start; Net is bytes allocated minus bytes freed while the line ran. All figures \
+are plain integers (bytes unscaled). The functions are put back afterwards, also after a panic (which shows the \
+partial table first).",
+        examples: &["%mprun -f build build(1000)", "let p = %mprun -r -f parse -f tokens parse(&text);"],
+        handler: Handler::Mprun,
     },
     Magic {
         name: "prun",
@@ -204,8 +264,8 @@ A panic prints the times first and then the error.",
     Magic {
         name: "timeit",
         summary: "Time a statement (or the cell) with IPython's timing line, from a compiled loop.",
-        line: Some("%timeit [-n N] [-r R] [-p P] [-t|-c] [-q] [-o] [-v NAME] STATEMENT"),
-        cell: Some("%%timeit [-n N] [-r R] [-p P] [-t|-c] [-q] [-o] [-v NAME] [SETUP]"),
+        line: Some("%timeit [-n N] [-r R] [-p P] [-t|-c] [-q] [-a] [-o] [-v NAME] STATEMENT"),
+        cell: Some("%%timeit [-n N] [-r R] [-p P] [-t|-c] [-q] [-a] [-o] [-v NAME] [SETUP]"),
         bindable: true,
         options: TIMEIT_OPTIONS,
         details: "The statement is compiled (at the session's opt level) into a loop of N runs, repeated R times, \

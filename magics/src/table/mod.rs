@@ -97,6 +97,10 @@ pub(crate) enum Handler {
     Timeline,
     /// `%lprun` (and `%%lprun`): `crate::lprun`.
     Lprun,
+    /// `%mprun`: `crate::lprun` (its function selection and steps).
+    Mprun,
+    /// `%memit`: `crate::memit`.
+    Memit,
     /// `%load_ext line_profiler`: `crate::lprun`.
     LoadExt,
     /// `%prun`, `%%prun`: `crate::prun`.

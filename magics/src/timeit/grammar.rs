@@ -6,7 +6,8 @@ use crate::getopt::{getopt, Opt};
 use crate::contract::UsageError;
 
 /// IPython's spec, quoted in its error messages.
-pub(crate) const TIMEIT_SPEC: &str = "n:r:tcp:qov:";
+/// IPython's spec (`n:r:tcp:qov:`) plus parlab's `-a` (allocations).
+pub(crate) const TIMEIT_SPEC: &str = "n:r:tcp:qaov:";
 
 /// Which clock times the loop (`-t` wall, the default; `-c` process CPU).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -25,6 +26,8 @@ pub(crate) struct TimeitArgs<'a> {
     pub(crate) precision: u32,
     pub(crate) clock: Clock,
     pub(crate) quiet: bool,
+    /// `-a`: also print the allocations per loop.
+    pub(crate) allocs: bool,
     /// `-o`: the value of the magic is the `TimeitResult`.
     pub(crate) output: bool,
     /// `-v NAME`: bind the result to `NAME` (implies `-o`).
@@ -44,6 +47,7 @@ pub(crate) fn parse_timeit(args: &str) -> Result<TimeitArgs<'_>, UsageError> {
         precision: DEFAULT_PRECISION,
         clock: Clock::Wall,
         quiet: false,
+        allocs: false,
         output: false,
         var: None,
         stmt: parsed.rest,
@@ -69,6 +73,7 @@ pub(crate) fn parse_timeit(args: &str) -> Result<TimeitArgs<'_>, UsageError> {
             't' => out.clock = Clock::Wall,
             'c' => out.clock = Clock::Cpu,
             'q' => out.quiet = true,
+            'a' => out.allocs = true,
             'o' => out.output = true,
             'v' => {
                 if syn::parse_str::<syn::Ident>(&value).is_err() {
@@ -157,6 +162,7 @@ mod tests {
         let a = parse_timeit("-n1_000 -r 3 -p5 -c -qo -v res x + 1").unwrap();
         assert_eq!((a.loops, a.repeat, a.precision, a.clock, a.quiet, a.output), (1000, 3, 5, Clock::Cpu, true, true));
         assert_eq!(a.var.as_deref(), Some("res"));
+        assert!(!a.allocs && parse_timeit("-a x").unwrap().allocs);
         assert_eq!(a.stmt, "x + 1");
         assert_eq!(parse_timeit("-c -t x").unwrap().clock, Clock::Wall);
         assert_eq!(parse_timeit("-n 5 -n 0 x").unwrap().loops, 0);
@@ -164,8 +170,8 @@ mod tests {
 
     #[test]
     fn usage_errors() {
-        assert_eq!(err("-x 1"), r#"option -x not recognized (allowed: "n:r:tcp:qov:")"#);
-        assert_eq!(err("-n"), r#"option -n requires argument (allowed: "n:r:tcp:qov:")"#);
+        assert_eq!(err("-x 1"), r#"option -x not recognized (allowed: "n:r:tcp:qaov:")"#);
+        assert_eq!(err("-n"), r#"option -n requires argument (allowed: "n:r:tcp:qaov:")"#);
         assert_eq!(err("-n abc x"), "-n must be a non-negative integer (0 = choose automatically), not 'abc'");
         assert_eq!(err("-n -3 x"), "-n must be a non-negative integer (0 = choose automatically), not '-3'");
         assert_eq!(err("-r 0 x"), "-r must be at least 1");

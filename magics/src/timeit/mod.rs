@@ -1,7 +1,7 @@
 //! `%timeit`, `%%timeit`, `%time`, `%%time`: IPython's grammar, rewritten
 //! into Rust that calls the timing harness in the `parlab` runtime.
 //!
-//! - [`grammar`] parses the options (IPython's `n:r:tcp:qov:` getopt spec)
+//! - [`grammar`] parses the options (IPython's `n:r:tcp:qov:` getopt spec, plus `-a`)
 //!   and rejects what IPython would crash on (`-n abc`, `-r 0`).
 //! - [`rewrite`] generates the code: a block (so evcxr persists nothing
 //!   new) with the statement in a closure the runtime calls per repeat.
@@ -22,7 +22,7 @@
 //! ```
 
 pub(crate) mod explain;
-mod grammar;
+pub(crate) mod grammar;
 mod rewrite;
 pub(crate) use rewrite::bracket_top_level;
 

@@ -39,9 +39,9 @@ fn options(a: &TimeitArgs<'_>, started_ns: u128) -> String {
         Clock::Wall => "Wall",
     };
     format!(
-        "{P}::TimeitOptions {{ loops: {}, repeat: {}, precision: {}, quiet: {}, clock: {P}::Clock::{clock}, \
+        "{P}::TimeitOptions {{ loops: {}, repeat: {}, precision: {}, quiet: {}, allocs: {}, clock: {P}::Clock::{clock}, \
          cell_started_unix_ns: {started_ns}, ..{P}::TimeitOptions::DEFAULT }}",
-        a.loops, a.repeat, a.precision, a.quiet
+        a.loops, a.repeat, a.precision, a.quiet, a.allocs
     )
 }
 

@@ -40,6 +40,8 @@ pub struct LpFrame {
     start: Cell<u64>,
     /// The process's interrupt flag (null when inert).
     interrupt: *const AtomicBool,
+    /// `%mprun`'s accounting of the running line (inert outside `%mprun`).
+    alloc: Cell<super::allocs::Mark>,
 }
 
 // SAFETY: the slots and sampler records live for the whole process and are
@@ -92,6 +94,7 @@ impl LpFrame {
             last: Cell::new(unsafe { a.slots.add(len as usize) }),
             start: Cell::new(a.start),
             interrupt: a.interrupt,
+            alloc: Cell::new(a.alloc),
         }
     }
 
@@ -133,6 +136,10 @@ impl LpFrame {
             let e = events.load(Relaxed);
             events.store(e.wrapping_add(1), Relaxed);
             self.close_line(e);
+            if self.alloc.get().on() {
+                let index = line.wrapping_sub(self.base).min(self.len);
+                self.alloc.set(super::allocs::next_line(self.alloc.get(), &*self.last.get(), index));
+            }
             self.last.set(s);
             self.start.set(e);
             (*self.entry).at.store(line, Relaxed);
@@ -172,6 +179,7 @@ struct Attached {
     record: *const sample::Record,
     start: u64,
     interrupt: *const AtomicBool,
+    alloc: super::allocs::Mark,
 }
 
 #[inline(never)]
@@ -193,7 +201,8 @@ fn attach(fn_id: u32, first: u32, len: u32, mode: u8) -> Attached {
     if mode == table::COUNT {
         record.events.store(start, Relaxed);
     }
-    Attached { slots, entry, record, start, interrupt: crate::interrupt::flag_ref() }
+    let alloc = if mode == table::COUNT { super::allocs::open(fn_id) } else { super::allocs::Mark::OFF };
+    Attached { slots, entry, record, start, interrupt: crate::interrupt::flag_ref(), alloc }
 }
 
 impl Drop for LpFrame {
@@ -204,6 +213,10 @@ impl Drop for LpFrame {
         if self.count {
             // SAFETY: `last` is a slot of this frame's table.
             unsafe { self.close_line(record.events.load(Relaxed)) };
+            if self.alloc.get().on() {
+                // SAFETY: as above.
+                super::allocs::close(self.alloc.get(), unsafe { &*self.last.get() });
+            }
         }
         record.pop();
     }

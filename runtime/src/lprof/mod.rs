@@ -23,14 +23,17 @@
 //! several times; a statement that takes 0.5 s or more skips step 2 (its
 //! duration then includes the probes, and the report says so).
 
+mod allocs;
 mod cell;
 mod frame;
+mod mprun;
 mod report;
 mod stats;
 mod table;
 
 pub use cell::{lp_cell, lprun_cell_end, lprun_cell_finish, lprun_cell_start};
 pub use frame::{LpFrame, LpIter};
+pub use mprun::{mprun, AllocLine, AllocProfile, FunctionAllocs, MprunOptions};
 pub use stats::{FunctionProfile, LineProfile, LineStat, ProfileFileError, Timing};
 
 use crate::display::{display, MimeBundle};

@@ -35,6 +35,11 @@ pub(crate) struct Slot {
     pub(crate) hits: AtomicU64,
     pub(crate) samples: AtomicU64,
     pub(crate) events: AtomicU64,
+    /// `%mprun` (see `super::allocs`): allocations, their bytes, and the
+    /// most heap the line held above its level on entry.
+    pub(crate) allocs: AtomicU64,
+    pub(crate) bytes: AtomicU64,
+    pub(crate) peak: AtomicU64,
 }
 
 /// Slots kept empty on each side of a table so that two threads' tables
@@ -89,6 +94,9 @@ pub(crate) fn reset(hits: bool) {
             if hits {
                 s.hits.store(0, Relaxed);
                 s.events.store(0, Relaxed);
+                for c in [&s.allocs, &s.bytes, &s.peak] {
+                    c.store(0, Relaxed);
+                }
             }
             s.samples.store(0, Relaxed);
         }
@@ -101,6 +109,10 @@ pub(crate) struct Counts {
     pub(crate) hits: u64,
     pub(crate) samples: u64,
     pub(crate) events: u64,
+    pub(crate) allocs: u64,
+    pub(crate) bytes: u64,
+    /// The largest over threads.
+    pub(crate) peak: u64,
 }
 
 /// Per function, per line, summed over threads.
@@ -113,6 +125,9 @@ pub(crate) fn collect(line_counts: &[usize]) -> Vec<Vec<Counts>> {
             acc.hits += s.hits.load(Relaxed);
             acc.samples += s.samples.load(Relaxed);
             acc.events += s.events.load(Relaxed);
+            acc.allocs += s.allocs.load(Relaxed);
+            acc.bytes += s.bytes.load(Relaxed);
+            acc.peak = acc.peak.max(s.peak.load(Relaxed));
         }
     }
     out

@@ -53,13 +53,25 @@ fn comparison_on(entries: &[(&str, &TimeitResult)], cores: usize) -> MimeBundle 
     };
     let mut text = vec![line(header)];
     text.extend(rows.iter().map(|r| line([&r[0], &r[1], &r[2], &r[3]])));
+    // An allocations column when a result has counts (`%timeit` in the kernel).
+    let allocs = allocs_column(entries);
+    if let Some(cells) = &allocs {
+        let w = cells.iter().map(|c| c.chars().count()).chain([ALLOCS_HEADER.chars().count()]).max().unwrap_or(0);
+        let width = text.iter().map(|l| l.chars().count()).max().unwrap_or(0);
+        for (l, cell) in text.iter_mut().zip(std::iter::once(ALLOCS_HEADER).chain(cells.iter().map(String::as_str))) {
+            let pad = width - l.chars().count();
+            l.push_str(&format!("{:pad$}  {cell:>w$}", ""));
+        }
+    }
     let warning = superlinear(entries, cores);
     text.extend(warning.clone());
 
-    let mut html = String::from("<table class=\"parlab-compare\"><thead><tr><th></th><th>mean</th><th>std. dev.</th><th>speed-up</th></tr></thead><tbody>");
-    for r in &rows {
+    let allocs_th = if allocs.is_some() { format!("<th>{ALLOCS_HEADER}</th>") } else { String::new() };
+    let mut html = format!("<table class=\"parlab-compare\"><thead><tr><th></th><th>mean</th><th>std. dev.</th><th>speed-up</th>{allocs_th}</tr></thead><tbody>");
+    for (i, r) in rows.iter().enumerate() {
+        let allocs_td = allocs.as_ref().map(|c| format!("<td>{}</td>", c[i])).unwrap_or_default();
         html.push_str(&format!(
-            "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>± {}</td><td><b>{}</b></td></tr>",
+            "<tr><td style=\"text-align:left\">{}</td><td>{}</td><td>± {}</td><td><b>{}</b></td>{allocs_td}</tr>",
             escape_html(&r[0]),
             r[1],
             r[2],
@@ -108,6 +120,25 @@ fn superlinear(entries: &[(&str, &TimeitResult)], cores: usize) -> Option<String
                  versions may not run the same machine code (each cell compiles its functions anew, with different inlining)"
             )
         })
+    })
+}
+
+const ALLOCS_HEADER: &str = "allocs/loop";
+
+/// `2 (160 B)` per entry, `–` for one without counts; `None` when no
+/// entry has counts.
+fn allocs_column(entries: &[(&str, &TimeitResult)]) -> Option<Vec<String>> {
+    entries.iter().any(|(_, r)| r.allocs_per_loop.is_some()).then(|| {
+        entries
+            .iter()
+            .map(|(_, r)| match (r.allocs_per_loop, r.bytes_per_loop) {
+                (Some(n), Some(b)) => {
+                    let n = if n.fract() == 0.0 { format!("{n}") } else { format!("{n:.2}") };
+                    format!("{n} ({})", crate::alloc::format_bytes(b))
+                }
+                _ => "–".to_owned(),
+            })
+            .collect()
     })
 }
 
@@ -228,6 +259,21 @@ mod tests {
         let (a, b) = (TimeitResult::new(1, vec![0.04], 0.0, 3), TimeitResult::new(1, vec![0.019], 0.0, 3));
         assert_eq!(superlinear(&[("a", &a), ("b", &b)], 4), None);
         assert!(superlinear(&[("a", &a), ("b", &b)], 2).unwrap().starts_with("warning: b is 2.11× faster on 2.0 busy threads"));
+    }
+
+    #[test]
+    fn allocations_column_when_results_have_counts() {
+        let a = TimeitResult { allocs_per_loop: Some(2.0), bytes_per_loop: Some(160.0), ..TimeitResult::new(10, vec![0.04], 0.0, 3) };
+        let b = TimeitResult { allocs_per_loop: Some(0.0), bytes_per_loop: Some(0.0), ..TimeitResult::new(10, vec![0.01], 0.0, 3) };
+        // On 8 cores a 4× speed-up is no warning: this test is about the column.
+        let bundle = comparison_on(&[("boxed", &a), ("inline", &b)], 8);
+        insta::assert_snapshot!(bundle.get("text/plain").unwrap(), @r"
+                mean  std. dev.  speed-up  allocs/loop
+        boxed   4 ms       0 ns     1.00×    2 (160 B)
+        inline  1 ms       0 ns     4.00×      0 (0 B)
+        ");
+        assert!(bundle.get("text/html").unwrap().contains("<th>allocs/loop</th>"));
+        assert!(bundle.get("text/html").unwrap().contains("<td>2 (160 B)</td></tr>"));
     }
 
     #[test]

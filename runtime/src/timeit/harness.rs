@@ -46,12 +46,14 @@ pub struct TimeitOptions {
     /// When the kernel received the cell (ns since the Unix epoch; 0 =
     /// unknown): the time until the run starts is reported as compile time.
     pub cell_started_unix_ns: u128,
+    /// Also print the allocations per loop (`-a`).
+    pub allocs: bool,
 }
 
 impl TimeitOptions {
     /// IPython's defaults: autorange, 7 repeats, 3 digits.
     pub const DEFAULT: TimeitOptions =
-        TimeitOptions { loops: 0, repeat: 7, precision: 3, quiet: false, clock: Clock::Wall, cell_started_unix_ns: 0 };
+        TimeitOptions { loops: 0, repeat: 7, precision: 3, quiet: false, clock: Clock::Wall, cell_started_unix_ns: 0, allocs: false };
 }
 
 impl Default for TimeitOptions {
@@ -78,6 +80,7 @@ impl Run {
     /// Starts the clock (after the setup).
     #[inline]
     pub fn start(&self) -> Timer {
+        super::allocs::begin();
         Timer::start(self.clock)
     }
 
@@ -106,6 +109,7 @@ impl Iterator for Chunks {
     fn next(&mut self) -> Option<u64> {
         crate::interrupt::check();
         if self.left == 0 {
+            super::allocs::end();
             return None;
         }
         if let Some(start) = self.probe.take() {
@@ -240,7 +244,7 @@ pub fn timeit(opts: TimeitOptions, mut f: impl FnMut(Run) -> Duration) -> Timeit
     let compile_time = super::time::compile_time(opts.cell_started_unix_ns);
     let result = measure(&opts, compile_time, &mut f);
     if !opts.quiet {
-        crate::display::display(result.report());
+        crate::display::display(result.report_with(opts.allocs));
     }
     result
 }
@@ -259,20 +263,31 @@ pub(crate) fn measure(opts: &TimeitOptions, compile_time: f64, f: &mut impl FnMu
     let repeat = opts.repeat.max(1);
     let mut all_runs = Vec::with_capacity(repeat as usize);
     let mut cpu_runs = Vec::with_capacity(repeat as usize);
+    // (allocations, bytes, loops) of the repeats the allocator counted.
+    let mut counted = (0u64, 0u64, 0u64);
     for _ in 0..repeat {
         crate::interrupt::check();
         let chunk = if per_loop > 0.0 { chunk_for(per_loop) } else { 0 };
+        super::allocs::take();
         // Outside the timed loop (getrusage costs ~1 µs): `compare` uses it
         // to tell how many threads the statement kept busy.
         let cpu = super::time::cpu_times().total();
         let t = f(Run { loops, chunk, clock }).as_secs_f64();
         cpu_runs.push(super::time::cpu_times().total().saturating_sub(cpu).as_secs_f64());
+        if let Some(a) = super::allocs::take() {
+            counted = (counted.0 + a.allocs, counted.1 + a.bytes, counted.2 + loops);
+        }
         if t > 0.0 {
             per_loop = t / loops as f64;
         }
         all_runs.push(t);
     }
-    TimeitResult { cpu_runs, ..TimeitResult::new(loops, all_runs, compile_time, opts.precision) }
+    let mut result = TimeitResult { cpu_runs, ..TimeitResult::new(loops, all_runs, compile_time, opts.precision) };
+    if counted.2 > 0 {
+        result.allocs_per_loop = Some(counted.0 as f64 / counted.2 as f64);
+        result.bytes_per_loop = Some(counted.1 as f64 / counted.2 as f64);
+    }
+    result
 }
 
 #[cfg(test)]

@@ -21,6 +21,7 @@
 //! assert_eq!(r.timings().len(), 2);
 //! ```
 
+mod allocs;
 mod compare;
 pub(crate) mod format;
 mod harness;
@@ -29,6 +30,7 @@ mod time;
 
 pub use compare::compare;
 pub use format::format_time;
+pub(crate) use format::thousands;
 pub use harness::{timeit, Chunks, Clock, Run, TimeitOptions, Timer};
 pub use result::TimeitResult;
 pub use time::{no_raise, time_cell, time_end, time_start, TimeGuard};

@@ -37,6 +37,14 @@ pub struct TimeitResult {
     /// tell how many threads a version kept busy.
     #[serde(default)]
     pub cpu_runs: Vec<f64>,
+    /// Heap allocations per loop (reallocations included), over all
+    /// threads, from the kernel's counting allocator; `None` where nothing
+    /// counts (outside the kernel).
+    #[serde(default)]
+    pub allocs_per_loop: Option<f64>,
+    /// Bytes those allocations requested, per loop.
+    #[serde(default)]
+    pub bytes_per_loop: Option<f64>,
 }
 
 fn default_precision() -> usize {
@@ -58,7 +66,16 @@ impl TimeitResult {
             compile_time,
             precision,
             cpu_runs: Vec::new(),
+            allocs_per_loop: None,
+            bytes_per_loop: None,
         }
+    }
+
+    /// `allocations: 2 per loop (160 B)`, `%timeit -a`'s second line.
+    pub fn alloc_line(&self) -> Option<String> {
+        let (n, b) = (self.allocs_per_loop?, self.bytes_per_loop?);
+        let n = if n.fract() == 0.0 { format!("{n}") } else { format!("{n:.2}") };
+        Some(format!("allocations: {n} per loop ({})", crate::alloc::format_bytes(b)))
     }
 
     /// Seconds per loop, one value per repeat.
@@ -118,12 +135,23 @@ impl TimeitResult {
 
     /// The report `%timeit` prints: warning, summary, compiler line.
     pub fn report(&self) -> MimeBundle {
-        let lines: Vec<String> = self.warning().into_iter().chain([self.to_string()]).chain(self.compiler_line()).collect();
+        self.report_with(false)
+    }
+
+    /// The report, with [`TimeitResult::alloc_line`] below the summary
+    /// when `allocs` (`%timeit -a`).
+    pub fn report_with(&self, allocs: bool) -> MimeBundle {
+        let alloc_line = if allocs { self.alloc_line() } else { None };
+        let lines: Vec<String> =
+            self.warning().into_iter().chain([self.to_string()]).chain(alloc_line.clone()).chain(self.compiler_line()).collect();
         let mut html = String::from("<div class=\"parlab-timeit\">");
         if let Some(w) = self.warning() {
             html.push_str(&format!("<div style=\"color:#a15c00\">⚠ {w}</div>"));
         }
         html.push_str(&format!("<div>{}</div>", self.summary_html()));
+        if let Some(a) = alloc_line {
+            html.push_str(&format!("<div>{a}</div>"));
+        }
         if let Some(c) = self.compiler_line() {
             html.push_str(&format!("<div style=\"color:#666\">{c}</div>"));
         }

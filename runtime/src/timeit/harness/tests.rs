@@ -137,3 +137,4 @@ fn later_repeats_use_the_measured_chunk_size() {
     measure(&TimeitOptions { loops: 100, repeat: 2, ..TimeitOptions::DEFAULT }, 0.0, &mut f);
     assert_eq!(chunks_seen, vec![0, 20]);
 }
+
