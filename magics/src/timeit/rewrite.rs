@@ -82,8 +82,12 @@ pub(crate) fn timeit_line(a: &TimeitArgs<'_>, stmt: &str, semicolon: bool, bindi
     let call = if syn::parse_str::<syn::Expr>(stmt).is_ok() {
         let open = TIMED_OPEN.strip_suffix("{ ").unwrap_or(TIMED_OPEN);
         timeit_call(a, started_ns, "", open, stmt, CLOSE_BARE)
-    } else {
+    } else if syn::parse_str::<syn::Block>(&format!("{{ {stmt} }}")).is_ok() {
         timeit_call(a, started_ns, "", TIMED_OPEN, stmt, CLOSE_BLOCK)
+    } else {
+        // `let w = v.clone()` (its `;` split off as the user's): a block
+        // needs the semicolon back.
+        timeit_call(a, started_ns, "", TIMED_OPEN, &format!("{stmt};"), CLOSE_BLOCK)
     };
     match &a.var {
         Some(var) => format!("let {var} = {{ {call} }};"),

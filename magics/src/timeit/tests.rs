@@ -37,6 +37,13 @@ fn line_timeit_all_options_and_trailing_semicolon() {
 }
 
 #[test]
+fn line_timeit_let_statement() {
+    // The `;` is split off as the user's; the timed block needs it back.
+    let code = check("%timeit -n 10 let w = v.clone();");
+    assert!(code.contains("black_box({ let w = v.clone(); });"), "{code}");
+}
+
+#[test]
 fn line_timeit_bound_with_o() {
     insta::assert_snapshot!(check("let v = vec![3u64, 1, 2];\nlet r = %timeit -o v.len();\nr.best"));
 }
