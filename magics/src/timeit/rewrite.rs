@@ -79,7 +79,8 @@ fn finish(value_expr: String, returns: bool, binding: &str, semicolon: bool) -> 
 pub(crate) fn timeit_line(a: &TimeitArgs<'_>, stmt: &str, semicolon: bool, binding: &str, started_ns: u128) -> String {
     // A lone expression goes into `black_box(…)` bare: braces around it
     // would draw rustc's `unused_braces` warning.
-    let call = if syn::parse_str::<syn::Expr>(stmt).is_ok() {
+    // (syn reads `let x = e` as an expression too: the `let` of `if let`.)
+    let call = if syn::parse_str::<syn::Expr>(stmt).is_ok_and(|e| !matches!(e, syn::Expr::Let(_))) {
         let open = TIMED_OPEN.strip_suffix("{ ").unwrap_or(TIMED_OPEN);
         timeit_call(a, started_ns, "", open, stmt, CLOSE_BARE)
     } else if syn::parse_str::<syn::Block>(&format!("{{ {stmt} }}")).is_ok() {
