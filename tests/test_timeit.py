@@ -66,6 +66,13 @@ def test_magic_line_among_other_lines(kernel):
     assert run(kernel, "b").result == "3"
 
 
+def test_a_let_statement_is_timed(kernel):
+    cell = run(kernel, "%timeit -n 10 -r 2 let w = v.clone();")
+    assert cell.status == "ok", cell.error
+    assert "2 runs, 10 loops each" in timeit_text(cell)
+    assert run(kernel, "v.len()").result == "1000"
+
+
 def test_cell_timeit_setup_is_visible_to_the_body(kernel):
     cell = run(kernel, "%%timeit -n 10 -r 2 let mut w = v.clone();\nw.sort_unstable();\nw.len()")
     assert cell.status == "ok", cell.error
