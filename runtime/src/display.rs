@@ -94,6 +94,16 @@ pub fn svg_img(svg: &str, alt: &str) -> String {
     format!("<img src=\"data:image/svg+xml;base64,{}\" alt=\"{}\">", base64(svg.as_bytes()), escape_html(alt))
 }
 
+/// The SVG `draw` writes, or a one-line SVG naming its error: a chart that
+/// cannot be drawn never fails the cell that shows it.
+pub(crate) fn svg_or_error<E: std::fmt::Display>(draw: impl FnOnce(&mut String) -> Result<(), E>) -> String {
+    let mut svg = String::new();
+    match draw(&mut svg) {
+        Ok(()) => svg,
+        Err(e) => format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><text y=\"20\">chart failed: {}</text></svg>", escape_html(&e.to_string())),
+    }
+}
+
 /// Escapes text for HTML content and double-quoted attribute values.
 pub(crate) fn escape_html(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")

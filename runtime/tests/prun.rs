@@ -8,29 +8,7 @@ use parlab::prelude::*;
 use parlab::SortKey;
 use std::hint::black_box;
 
-/// A dependent chain of `n` multiply-adds: its cost is linear in `n`.
-#[inline(never)]
-fn hot_inner(n: u64) -> u64 {
-    let mut x = black_box(n);
-    for _ in 0..n {
-        x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 1;
-    }
-    x
-}
-
-#[inline(never)]
-fn cold_inner(n: u64) -> u64 {
-    let mut x = black_box(n);
-    for _ in 0..n {
-        x = x.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ 3;
-    }
-    x
-}
-
-#[inline(never)]
-fn outer(calls: u64) -> u64 {
-    (0..calls).fold(0, |acc, _| acc ^ hot_inner(black_box(70_000)) ^ cold_inner(black_box(30_000)))
-}
+include!("fixtures/prun_split.rs");
 
 /// One profile at a time (the sampler is process-wide; a concurrent
 /// `prun` runs unprofiled), while the test harness runs tests in parallel.

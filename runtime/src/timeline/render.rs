@@ -71,11 +71,7 @@ impl Timeline {
     /// assert!(t.to_svg().starts_with("<svg") && t.to_svg().contains("worker 0"));
     /// ```
     pub fn to_svg(&self) -> String {
-        let mut svg = String::new();
-        if let Err(e) = self.draw(&mut svg) {
-            return format!("<svg xmlns=\"http://www.w3.org/2000/svg\"><text y=\"20\">chart failed: {e}</text></svg>");
-        }
-        svg
+        crate::display::svg_or_error(|svg| self.draw(svg))
     }
 
     fn draw(&self, svg: &mut String) -> Result<(), Box<dyn std::error::Error + '_>> {
