@@ -222,7 +222,7 @@ fn time_runs<R>(stmt: &mut impl FnMut() -> R, sampling: &Sampling, busiest: u64)
     // Other threads' lines are charged their CPU time over all the runs
     // (the sampler's own cost already taken out, see `sample`).
     let ns_per_cpu_ns = 1.0 / runs as f64;
-    Ok(Timing { hz: 0.0, runs, samples: clock, ns_per_sample: per_sample(marked, clock), probe_ns, plain_runs, ns_per_cpu_ns })
+    Ok(Timing { hz: 0.0, runs, samples: clock, ns_per_sample: per_sample(marked, clock), probe_ns, plain_runs, ns_per_cpu_ns, other_threads: false })
 }
 
 /// What the sampler charged each line: (the clock thread's samples, the
@@ -233,8 +233,9 @@ fn charged(counts: &[Vec<table::Counts>]) -> Vec<Vec<(u64, u64)>> {
 
 /// The profile of `functions` from per-line counts (hits and events from
 /// the counting run) and what the sampler charged (see [`charged`]).
-fn build(functions: &[FnMeta], opts: &LprunOptions, counts: &[Vec<table::Counts>], samples: &[Vec<(u64, u64)>], timing: Timing) -> LineProfile {
+fn build(functions: &[FnMeta], opts: &LprunOptions, counts: &[Vec<table::Counts>], samples: &[Vec<(u64, u64)>], mut timing: Timing) -> LineProfile {
     let period_ns = 1e9 / timing.hz.max(1e-9);
+    timing.other_threads = samples.iter().flatten().any(|&(_, cpu_ns)| cpu_ns > 0);
     LineProfile {
         output_unit: opts.unit,
         skip_zero: opts.skip_zero,

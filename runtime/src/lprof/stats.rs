@@ -103,6 +103,10 @@ pub struct Timing {
     /// thread other than the statement's own (a pool's workers): 1 / runs.
     #[serde(default)]
     pub ns_per_cpu_ns: f64,
+    /// Some line was charged on a thread other than the statement's own:
+    /// the report says those times are CPU time.
+    #[serde(default)]
+    pub other_threads: bool,
 }
 
 impl Timing {

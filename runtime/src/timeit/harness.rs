@@ -150,7 +150,7 @@ impl Timer {
     pub fn start(clock: Clock) -> Timer {
         match clock {
             Clock::Wall => Timer::Wall(Instant::now()),
-            Clock::Cpu => Timer::Cpu(super::time::cpu_times().total()),
+            Clock::Cpu => Timer::Cpu(super::time::process_cpu()),
         }
     }
 
@@ -159,7 +159,7 @@ impl Timer {
     pub fn elapsed(&self) -> Duration {
         match self {
             Timer::Wall(t) => t.elapsed(),
-            Timer::Cpu(t) => super::time::cpu_times().total().saturating_sub(*t),
+            Timer::Cpu(t) => super::time::process_cpu().saturating_sub(*t),
         }
     }
 }
@@ -271,9 +271,9 @@ pub(crate) fn measure(opts: &TimeitOptions, compile_time: f64, f: &mut impl FnMu
         super::allocs::take();
         // Outside the timed loop (getrusage costs ~1 µs): `compare` uses it
         // to tell how many threads the statement kept busy.
-        let cpu = super::time::cpu_times().total();
+        let cpu = super::time::process_cpu();
         let t = f(Run { loops, chunk, clock }).as_secs_f64();
-        cpu_runs.push(super::time::cpu_times().total().saturating_sub(cpu).as_secs_f64());
+        cpu_runs.push(super::time::process_cpu().saturating_sub(cpu).as_secs_f64());
         if let Some(a) = super::allocs::take() {
             counted = (counted.0 + a.allocs, counted.1 + a.bytes, counted.2 + loops);
         }
