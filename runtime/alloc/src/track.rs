@@ -26,12 +26,16 @@
 
 use crate::counters::TAG_SLOTS;
 use std::ffi::c_void;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering::*};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicPtr, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering::*};
 
 extern "C" {
     fn mmap(addr: *mut c_void, len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> *mut c_void;
     fn madvise(addr: *mut c_void, len: usize, advice: i32) -> i32;
+    fn mincore(addr: *mut c_void, len: usize, vec: *mut u8) -> i32;
+    fn sysconf(name: i32) -> i64;
 }
+
+const SC_PAGESIZE: i32 = 30;
 
 const PROT_READ: i32 = 1;
 const PROT_WRITE: i32 = 2;
@@ -42,6 +46,9 @@ const MADV_DONTNEED: i32 = 4;
 
 /// Slots in the table: 4M, for up to ~2M tagged blocks alive at once.
 pub(crate) const SLOTS: usize = 1 << 22;
+/// Pages of the table (4 KiB), for [`end`]'s `mincore`.
+const PAGE: usize = 4096;
+const PAGES: usize = SLOTS * std::mem::size_of::<Slot>() / PAGE;
 /// Slots an insert or a look-up probes at most.
 pub(crate) const PROBES: usize = 64;
 
@@ -164,15 +171,28 @@ pub(crate) fn end() {
     ON.store(false, SeqCst);
     let Some(t) = table() else { return };
     let g = GENERATION.load(Relaxed);
-    for s in t {
-        let k = s.key.load(Relaxed);
-        if k == EMPTY || k == FREED {
+    // Only the pages written since `begin` (resident) can hold entries:
+    // reading the others would fault each in (64 MiB, ~5 ms).
+    static RESIDENT: [AtomicU8; PAGES] = [const { AtomicU8::new(0) }; PAGES];
+    // SAFETY: our mapping, page-aligned; the vector has one byte per page.
+    let known = unsafe {
+        sysconf(SC_PAGESIZE) == PAGE as i64 && mincore(t.as_ptr() as *mut c_void, PAGES * PAGE, RESIDENT.as_ptr() as *mut u8) == 0
+    };
+    let per_page = PAGE / std::mem::size_of::<Slot>();
+    for (page, slots) in t.chunks(per_page).enumerate() {
+        if known && RESIDENT[page].load(Relaxed) & 1 == 0 {
             continue;
         }
-        let meta = s.meta.load(Relaxed);
-        let tag = (meta >> SIZE_BITS) as u32;
-        if tag >> 16 == g {
-            NET[(tag & (TAG_SLOTS - 1)) as usize].fetch_add((meta & ((1 << SIZE_BITS) - 1)) as i64, Relaxed);
+        for s in slots {
+            let k = s.key.load(Relaxed);
+            if k == EMPTY || k == FREED {
+                continue;
+            }
+            let meta = s.meta.load(Relaxed);
+            let tag = (meta >> SIZE_BITS) as u32;
+            if tag >> 16 == g {
+                NET[(tag & (TAG_SLOTS - 1)) as usize].fetch_add((meta & ((1 << SIZE_BITS) - 1)) as i64, Relaxed);
+            }
         }
     }
 }
