@@ -38,8 +38,10 @@ pub struct TimeitResult {
     #[serde(default)]
     pub cpu_runs: Vec<f64>,
     /// Heap allocations per loop (reallocations included), over all
-    /// threads, from the kernel's counting allocator; `None` where nothing
-    /// counts (outside the kernel).
+    /// threads, from the kernel's counting allocator, armed for one call
+    /// (the calibration's last, or with `-n` the last repeat; the other
+    /// repeats run with it idle); `None` where nothing counts (outside the
+    /// kernel).
     #[serde(default)]
     pub allocs_per_loop: Option<f64>,
     /// Bytes those allocations requested, per loop.
