@@ -136,3 +136,18 @@ def chunks_of_four_leave_a_worker_idle(nb):
     # 640 units of work against 160: the long half's lane does 1.6× the average.
     assert timeline(nb, "timeline-chunks-4")[3] > 1.3
     assert timeline(nb, "timeline-chunks-1")[3] < timeline(nb, "timeline-chunks-4")[3]
+
+
+@check(NB)
+def the_trap_times_the_same_work_at_two_call_sites(nb):
+    rows = ["serial loop", "Pool::new(1)", "Pool::new(2)"]
+    two_sites = cell(nb, "trap-two-sites")
+    assert len(timeit_lines(two_sites)) == 3 and list(speedups(two_sites)) == rows, outputs_text(two_sites)
+    # The versions did the same work: equal results, whatever their speed.
+    assert re.search(r"^same results: true$", outputs_text(two_sites), re.M), outputs_text(two_sites)
+    fair = cell(nb, "trap-fair")
+    assert len(timeit_lines(fair)) == 3 and list(speedups(fair)) == rows, outputs_text(fair)
+    # The fair version's printed speed-up is its table's, mean over mean.
+    assert abs(speedup_line(fair) - speedups(fair)["Pool::new(2)"]) <= 0.011, outputs_text(fair)
+    # One copy of `mix` is called from every version: `#[inline(never)]` on it.
+    assert "#[inline(never)]" in fair.source and "fn mix_once" in fair.source
