@@ -163,7 +163,7 @@ impl Timer {
     pub fn elapsed(&self) -> Duration {
         match self {
             Timer::Wall(t) => t.elapsed(),
-            Timer::Cpu(t) => super::time::process_cpu().saturating_sub(*t),
+            Timer::Cpu(t) => super::time::process_cpu_settled().saturating_sub(*t),
         }
     }
 }
@@ -292,7 +292,7 @@ pub(crate) fn measure(opts: &TimeitOptions, compile_time: f64, f: &mut impl FnMu
         // to tell how many threads the statement kept busy.
         let cpu = super::time::process_cpu();
         let t = f(Run { loops, chunk, clock, count }).as_secs_f64();
-        cpu_runs.push(super::time::process_cpu().saturating_sub(cpu).as_secs_f64());
+        cpu_runs.push(super::time::process_cpu_settled().saturating_sub(cpu).as_secs_f64());
         if count {
             counted = super::allocs::take().map(|a| (loops, a));
         }
