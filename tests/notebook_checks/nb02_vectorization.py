@@ -58,7 +58,7 @@ def bandwidth_of_cache_memory_and_fresh_pages(nb):
     assert len(timeit_lines(c)) == 3, text
     # One allocation per call when a new vector is returned, none into a kept one.
     assert re.findall(r"^allocations: (\d+) per loop", text, re.M) == ["1", "0", "1"], text
-    rates = dict(re.findall(r"^(1M, reused block|8M, kept vector|8M, fresh pages) +([0-9.]+) GB/s$", text, re.M))
+    rates = dict(re.findall(r"^(1M, reused block|8M, kept vector|8M, fresh pages) +([0-9.]+) GB/s, +[0-9.]+ page faults per call$", text, re.M))
     assert len(rates) == 3, text
     # Fresh pages cost the kernel's page faults: the slowest of the three, by far.
     assert float(rates["8M, fresh pages"]) < float(rates["1M, reused block"]), rates
