@@ -289,7 +289,17 @@ def test_time_column_is_true_for_the_chain(kernel):
 PAR_CHAIN = (FIXTURES / "par_chain.rs").read_text()
 
 
-@pytest.mark.xfail(strict=False, reason="per-hit times on worker threads follow the machine's load (issue 12, open); shares are asserted in test_time_shares_are_true_for_a_rayon_closure_on_two_threads")
+def two_at_once_cpu(kernel, k, calls):
+    """chain{k}'s best CPU time per call while two threads run it at once:
+    what a line of a closure costs while both workers run it, which is what
+    the profile charges a worker (its CPU time, see runtime/src/sample).
+    `%timeit -c` times the process's CPU time, both threads."""
+    body = f"let mut x = 1u64; for _ in 0..{calls} {{ x = chain{k}(std::hint::black_box(x)); }} std::hint::black_box(x);"
+    stmt = f"std::thread::scope(|s| {{ s.spawn(|| {{ {body} }}); s.spawn(|| {{ {body} }}); }})"
+    ok(kernel, f"let __truth = %timeit -c -q -o -n 1 -r 30 {stmt};")
+    return float(ok(kernel, "__truth.best").result) * 1e9 / (2 * calls)
+
+
 def test_time_column_is_true_for_a_rayon_closure_on_two_threads(kernel):
     ok(kernel, CHAINS)
     ok(kernel, PAR_CHAIN)
@@ -297,24 +307,22 @@ def test_time_column_is_true_for_a_rayon_closure_on_two_threads(kernel):
     # session variable would belong to another cell's copy of rayon.)
 
     def measure():
-        truth = chain_truth(kernel, (16, 64))
+        truth = {"chain16": two_at_once_cpu(kernel, 16, 40_000), "chain64": two_at_once_cpu(kernel, 64, 10_000)}
         whole = timeit_best(kernel, "par_chain(std::hint::black_box(1_000))")
         text = report(ok(kernel, "%lprun -f par_chain par_chain(std::hint::black_box(1_000))"))
         r = rows(text, "par_chain")
-        # The calling line holds the wall time of the parallel map; the
-        # closure's lines, on the two workers, are checked among themselves.
+        # The calling line, on the statement's thread, holds the wall time
+        # of the parallel map; the closure's lines, on the two workers,
+        # their CPU time.
         caller = r[3][1]
         body = {8: r[8], 9: r[9]}
-        total = sum(t for _, t in body.values())
         n = samples(text)
         checks = [(f"calling line {caller:.0f} ns vs %timeit {whole:.0f} ns", 0.8 <= caller / whole <= 1.25)]
         ns_per_sample = sum(t for _, t in r.values()) / max(n, 1)
         for line, name in {8: "chain16", 9: "chain64"}.items():
             hits, time = body[line]
             assert hits == 100_000
-            share, want = 100 * time / total, 100 * truth[name] / (truth["chain16"] + truth["chain64"])
-            checks.append((f"{name} share {share:.1f} % vs {want:.1f} %", share_ok(share, want, total / ns_per_sample)))
-            checks.append((f"{name} {time / hits:.2f} ns per hit vs {truth[name]:.2f}", per_hit_ok(time / hits, truth[name], time / ns_per_sample)))
+            checks.append((f"{name} {time / hits:.2f} ns per hit vs {truth[name]:.2f} (two threads at once)", per_hit_ok(time / hits, truth[name], time / ns_per_sample)))
         return checks
 
     with_retry(measure)

@@ -7,6 +7,7 @@ outputs and on the committed ones (notebooks are committed executed, so
 they read well on a code host). Each notebook is executed once per session
 and shared by its tests.
 """
+import re
 from pathlib import Path
 
 import nbformat
@@ -86,3 +87,18 @@ def test_checks_on_fresh_run(name, check_name):
 def test_checks_on_committed_outputs(name, check_name):
     assert name in NOTEBOOKS, f"checks registered for a missing notebook {name}"
     CHECKS[name][check_name](committed(name))
+
+
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_no_notebook_says_seed(name):
+    """The Python originals are "the Python notes" to a student, never
+    "the seed" (a word from how the course was written): not in the prose,
+    not in the code (a `seed` variable included), case-insensitive."""
+    word = re.compile(r"\bseeds?\b", re.I)
+    found = [
+        (i, line.strip())
+        for i, c in enumerate(committed(name).cells)
+        for line in c.source.splitlines()
+        if word.search(line)
+    ]
+    assert found == [], f"{name} says 'seed' in cells: {found}"

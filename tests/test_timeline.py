@@ -108,4 +108,6 @@ compare(&[("serial", &serial), ("2 threads", &honest)]);""")
         "warning: 2 threads is 3.35× faster on 2.0 busy threads: a super-linear speed-up, so the versions "
         "may not run the same machine code (each cell compiles its functions anew, with different inlining)"
     ), flagged
-    assert "warning" not in fine and fine.splitlines()[-1].endswith("1.93×"), fine
+    # The last row, then the line naming the metric (mean over mean).
+    assert "warning" not in fine and fine.splitlines()[-2].endswith("1.93×"), fine
+    assert fine.splitlines()[-1] == "speed-up = mean of serial / mean of the row", fine

@@ -1,25 +1,35 @@
-//! Benchmark of the counting allocator: what counting costs an allocation.
+//! Benchmark of the counting allocator: what it costs an allocation when
+//! idle (always installed, no reader), when armed, and under `%mprun`.
 //!
 //! `cargo run --release --example bench_alloc 2>/dev/null | grep -v PARLAB`
 //! (a workspace build; this example links `parlab-alloc` with `interpose`,
 //! as the kernel does) prints `name value unit` lines.
 //!
-//! `alloc_counting_overhead_ratio`: 1M `Box::new(u64)` + drop through the
-//! counting `malloc`/`free` (this binary's interposer, header and per-thread
-//! counters) ÷ the same through glibc's `__libc_malloc`/`__libc_free`
-//! directly. One `#[global_allocator]` serves both, switched by a flag it
-//! reads either way, so the two paths differ only in the counting. Rounds
-//! alternate, and the ratio is of the medians. Goal ≤ 1.02.
+//! One `#[global_allocator]` serves every round, switched by a flag it
+//! reads either way: plain rounds call glibc's `__libc_malloc`/`__libc_free`
+//! directly, the others this binary's interposed `malloc`/`free`. Rounds
+//! alternate; each figure is the median over 61 rounds of 1M
+//! `Box::new(u64)` + drop (ratios and differences taken within a round,
+//! against that round's plain loop),
+//! timed in the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`: the machine
+//! is shared, and time spent descheduled is no allocator's).
 //!
-//! `mprun_overhead_ns_per_alloc`: the same `Box` loop as `%mprun`'s
-//! statement (counting on) minus the plain loop (counting off), per
-//! allocation. `%mprun` adds no work inside the allocator (a line reads the
-//! counters at its start and end), so this is the counting's own cost.
-//! Goal ≤ 20 ns.
+//! - `alloc_counting_overhead_ratio`: interposed, no reader armed (what
+//!   every allocation of the kernel pays) ÷ plain. Goal ≤ 1.02.
+//! - `alloc_armed_overhead_ratio`: interposed with a reader armed
+//!   (`measure`, `%memit`, `%timeit`'s counted call) ÷ plain.
+//! - `mprun_overhead_ns_per_alloc`: the loop as a profiled line of
+//!   `%mprun`'s statement (the thread's tag set: every block entered in
+//!   the Net table and removed at its free) minus plain, per allocation.
+//!   Goal ≤ 20 ns. `mprun_untagged_overhead_ns_per_alloc`: the same loop
+//!   in the statement outside any profiled line (counted, not entered).
+//! - `mprun_overhead_ns_per_hit`: `%mprun -f distance distance()` (the
+//!   instrumenter's real output, the checked-in fixture: 3,040,206 line
+//!   events) minus the original `distance()`, per line hit.
 //!
-//! `mprun_overhead_ns_per_hit`: `%mprun -f distance distance()` (the
-//! instrumenter's real output, the checked-in fixture: 3,040,206 line
-//! events) minus the original `distance()`, per line hit.
+//! Ground truth first, in the same binary: `measure` over 1M boxes counts
+//! exactly 1M allocations of 8 bytes, and the Net table, 1M boxes kept on
+//! a tagged line, exactly 8M bytes.
 
 #![allow(dead_code)]
 
@@ -39,21 +49,20 @@ extern "C" {
     fn __libc_free(p: *mut u8);
 }
 
-static COUNTING: AtomicBool = AtomicBool::new(true);
+/// True: the interposed functions (this binary's `malloc`); false: glibc's.
+static INTERPOSED: AtomicBool = AtomicBool::new(true);
 
 struct Switch;
 
-// SAFETY: both paths return blocks of at least `size` bytes, 16-aligned
-// (the benchmark allocates only types with alignment ≤ 16), and each block
-// is freed by the family that allocated it (the flag changes only between
-// rounds, when no block of a round is alive, and `main` makes no other
-// allocation while it is off: its vectors are allocated beforehand).
+// SAFETY: both paths return glibc's blocks of at least `size` bytes,
+// 16-aligned (the benchmark allocates only types with alignment ≤ 16); the
+// interposer adds no header, so either family may free either's blocks.
 unsafe impl GlobalAlloc for Switch {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if COUNTING.load(Ordering::Relaxed) { malloc(l.size()) } else { __libc_malloc(l.size()) }
+        if INTERPOSED.load(Ordering::Relaxed) { malloc(l.size()) } else { __libc_malloc(l.size()) }
     }
     unsafe fn dealloc(&self, p: *mut u8, _: Layout) {
-        if COUNTING.load(Ordering::Relaxed) { free(p) } else { __libc_free(p) }
+        if INTERPOSED.load(Ordering::Relaxed) { free(p) } else { __libc_free(p) }
     }
 }
 
@@ -62,13 +71,21 @@ static SWITCH: Switch = Switch;
 
 const N: u64 = 1_000_000;
 
-/// Nanoseconds per `Box::new` + drop, over `N`.
+/// Nanoseconds of this thread's CPU time per `Box::new` + drop, over `N`:
+/// on a shared machine, time spent descheduled is not the allocator's.
 fn round() -> f64 {
-    let t = Instant::now();
+    let t = cpu_ns();
     for i in 0..N {
         black_box(Box::new(black_box(i)));
     }
-    t.elapsed().as_nanos() as f64 / N as f64
+    (cpu_ns() - t) as f64 / N as f64
+}
+
+fn cpu_ns() -> i64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: a valid clock id and a valid out-pointer.
+    unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    ts.tv_sec * 1_000_000_000 + ts.tv_nsec
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -77,33 +94,68 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    const ROUNDS: usize = 41;
-    let (mut on, mut off, mut under) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
-    for _ in 0..ROUNDS {
-        COUNTING.store(true, Ordering::Relaxed);
-        on.push(round());
-        COUNTING.store(false, Ordering::Relaxed);
-        off.push(round());
-        COUNTING.store(true, Ordering::Relaxed);
-        // %mprun's statement: the same loop under `mprun` (nothing
-        // instrumented, so only the allocator counts).
-        let mut ns = 0.0;
-        parlab::__private::mprun(&[], parlab::__private::MprunOptions::default(), || ns = round());
-        under.push(ns);
-    }
+    let api = parlab_alloc::api().expect("this example links the counting allocator");
+    // Ground truth: exact counts of blocks whose number and size we know.
     let ((), stats) = parlab::alloc::measure(|| {
         for i in 0..N {
             black_box(Box::new(black_box(i)));
         }
     });
-    let stats = stats.expect("this example links the counting allocator");
-    assert_eq!((stats.allocs, stats.bytes), (N, 8 * N), "ground truth: N boxes of 8 bytes");
-    let (on, off) = (median(on), median(off));
-    println!("alloc_box_counting_ns {on:.2} ns");
-    println!("alloc_box_plain_ns {off:.2} ns");
-    println!("alloc_counting_overhead_ratio {:.3} x", on / off);
+    let stats = stats.expect("counting");
+    assert_eq!((stats.allocs, stats.frees, stats.bytes, stats.live), (N, N, 8 * N, 0), "ground truth: N boxes of 8 bytes");
+    let mut kept: Vec<Box<u64>> = Vec::with_capacity(N as usize);
+    let g = (api.track_begin)();
+    let me = (api.thread)();
+    me.tag.store(g << 16 | 5, Ordering::Relaxed);
+    kept.extend((0..N).map(Box::new));
+    me.tag.store(0, Ordering::Relaxed);
+    (api.track_end)();
+    assert_eq!(((api.net)(g << 16 | 5), (api.untracked)()), (8 * N as i64, 0), "ground truth: the Net table holds the N boxes kept");
+    drop(kept);
 
-    println!("mprun_overhead_ns_per_alloc {:.2} ns", median(under) - off);
+    const ROUNDS: usize = 61;
+    let [mut idle, mut plain, mut armed, mut tagged, mut untagged] = std::array::from_fn(|_| Vec::with_capacity(ROUNDS));
+    let (mut idle_ratio, mut armed_ratio) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for r in 0..ROUNDS {
+        // Idle and plain side by side, in alternating order: the ratio of
+        // each pair, then the median, so that a change of the machine's
+        // load between rounds cancels out.
+        let mut pair = [0.0; 2];
+        for k in [r % 2, 1 - r % 2] {
+            INTERPOSED.store(k == 0, Ordering::Relaxed);
+            pair[k] = round();
+        }
+        INTERPOSED.store(true, Ordering::Relaxed);
+        {
+            let _reading = api.armed();
+            armed.push(round());
+        }
+        idle.push(pair[0]);
+        plain.push(pair[1]);
+        idle_ratio.push(pair[0] / pair[1]);
+        armed_ratio.push(armed[r] / pair[1]);
+        // %mprun's statement (nothing instrumented): the loop as a
+        // profiled line's work (tagged), and outside any line.
+        let mut ns = (0.0, 0.0);
+        parlab::__private::mprun(&[], parlab::__private::MprunOptions::default(), || {
+            let me = (api.thread)();
+            me.tag.store(1 << 16 | 1, Ordering::Relaxed);
+            ns.0 = round();
+            me.tag.store(0, Ordering::Relaxed);
+            ns.1 = round();
+        });
+        tagged.push(ns.0 - pair[1]);
+        untagged.push(ns.1 - pair[1]);
+    }
+    let [idle, plain, armed, tagged, untagged, idle_ratio, armed_ratio] =
+        [idle, plain, armed, tagged, untagged, idle_ratio, armed_ratio].map(median);
+    println!("alloc_box_plain_ns {plain:.2} ns");
+    println!("alloc_box_idle_ns {idle:.2} ns");
+    println!("alloc_box_armed_ns {armed:.2} ns");
+    println!("alloc_counting_overhead_ratio {idle_ratio:.3} x");
+    println!("alloc_armed_overhead_ratio {armed_ratio:.3} x");
+    println!("mprun_overhead_ns_per_alloc {tagged:.2} ns");
+    println!("mprun_untagged_overhead_ns_per_alloc {untagged:.2} ns");
 
     let distance_fn = &FUNCTIONS[..1];
     let plain = (0..15).map(|_| time(|| drop(black_box(plain::distance())))).fold(f64::MAX, f64::min);

@@ -92,3 +92,23 @@ def async_overlaps_the_waiting(nb):
     c = cell(nb, "async-speedup")
     assert list(speedups(c)) == ["serial", "a thread per request", "async, one thread"]
     assert speedup_line(c) > 2, outputs_text(c)
+
+
+@check(NB)
+def speedups_are_one_metric(nb):
+    # The printed line is `speedup_over` (mean over mean): compare's last row.
+    for tag in ("io-speedup", "cpu-speedup", "imap-speedup", "async-speedup"):
+        c = cell(nb, tag)
+        assert abs(speedup_line(c) - list(speedups(c).values())[-1]) <= 0.011, outputs_text(c)
+
+
+@check(NB)
+def basic_operation_and_dot_product_ported(nb):
+    text = outputs_text(cell(nb, "basic-and-dot"))
+    lines = ["square of 5 is 25", "cube of 5 is 125", "5 raise to power 2 is 25", "sum of first 5 numbers is 15"]
+    assert text.count("\n".join(lines)) == 2, text
+    rows = re.findall(r"^(serial|two threads): +Mid time +(.+?) +Full time +(.+?) +product \(5000, 5000\)$", text, re.M)
+    assert [r[0] for r in rows] == ["serial", "two threads"], text
+    for _, mid, full in rows:
+        # The small job is done long before the product: Mid is a sliver of Full.
+        assert seconds(mid) < seconds(full) / 10, text

@@ -6,7 +6,7 @@ asserted here; BENCHMARKS.md has the measured figures.
 """
 import re
 
-from notebook_checks import cell, check, outputs_text
+from notebook_checks import cell, check, outputs_text, speedup_line, timeit_lines
 
 NB = "05-beyond-one-machine.ipynb"
 
@@ -66,3 +66,11 @@ def ping_pong_reports_each_size_on_rank_0(nb):
     assert list(lines) == [0]
     sizes = [int(re.match(r"\s*(\d+) bytes: ", l)[1]) for l in lines[0]]
     assert sizes == [8, 1 << 10, 1 << 16, 1 << 20, 16 << 20]
+
+
+@check(NB)
+def serial_and_pool_are_timed_like_the_other_notebooks(nb):
+    # `%timeit -o` and one printed `speedup_over` line (mean over mean); its value is not asserted.
+    assert len(timeit_lines(cell(nb, "serial"))) == 1, outputs_text(cell(nb, "serial"))
+    assert len(timeit_lines(cell(nb, "pool"))) == 1, outputs_text(cell(nb, "pool"))
+    assert speedup_line(cell(nb, "pool")) > 0

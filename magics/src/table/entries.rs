@@ -214,7 +214,8 @@ each function gets a table with the columns Line #, Hits, Allocs, Bytes, Peak, N
 
 Allocs and Bytes are what was allocated while the line ran, callees included, and the work the line handed to a \
 `Pool` or to rayon (allocations of other threads while the statement's own line ran). Peak is the most heap the \
-line held above its level at its start; Net is bytes allocated minus bytes freed while the line ran. All figures \
+line held above its level at its start, in the allocator's usable bytes (8,008 for an 8,000-byte Vec); Net is the \
+bytes the line allocated that are still allocated when the statement ends. All figures \
 are plain integers (bytes unscaled). The functions are put back afterwards, also after a panic (which shows the \
 partial table first).",
         examples: &["%mprun -f build build(1000)", "let p = %mprun -r -f parse -f tokens parse(&text);"],

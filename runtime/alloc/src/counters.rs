@@ -27,15 +27,18 @@ pub struct Counters {
     pub frees: AtomicU64,
     /// Bytes requested by `allocs` (a `realloc` counts its new size).
     pub bytes: AtomicU64,
-    /// Bytes this thread allocated minus bytes it freed (negative when it
-    /// frees what another thread allocated).
+    /// Usable bytes (glibc's `malloc_usable_size`, ≥ the bytes asked for)
+    /// of the blocks this thread allocated minus those it freed, while
+    /// armed (negative when it frees what another thread, or an idle
+    /// moment, allocated).
     pub live: AtomicI64,
     /// The largest `live` since the last [`Counters::reset_peak`].
     pub peak: AtomicI64,
     /// `live` at the last [`Counters::reset_peak`].
     pub base: AtomicI64,
-    /// What this thread's new blocks are tagged with (0: nothing), see
-    /// [`Api::net`]. `%mprun` sets it to the running line's tag.
+    /// What this thread's new blocks are tagged with (0: nothing) while
+    /// tracking, see [`Api::net`]. `%mprun` sets it to the running line's
+    /// tag.
     pub tag: AtomicU32,
     /// The next thread's block (the list readers sum).
     pub(crate) next: AtomicPtr<Counters>,
@@ -93,6 +96,11 @@ pub struct Totals {
 
 /// The accessors the executable publishes. `version` changes with the
 /// layout; a reader that finds another version treats counting as off.
+///
+/// Counting is off until a reader arms it: an idle allocation costs one
+/// load and a branch on top of glibc's (`alloc_counting_overhead_ratio`
+/// in BENCHMARKS.md). A reader holds an [`Armed`] (from [`Api::armed`])
+/// for the span it reads; spans may nest and overlap, on any threads.
 #[repr(C)]
 pub struct Api {
     pub version: u32,
@@ -103,19 +111,57 @@ pub struct Api {
     /// [`Counters::reset_peak`] on every thread's block (racy against the
     /// owners' updates: a lost reset only makes a peak larger).
     pub reset_peaks: extern "C" fn(),
-    /// Bytes of the blocks tagged `tag` (a [`Counters::tag`] of the
-    /// current generation) that are still allocated.
+    /// One more reader: counting is on while any is armed. Prefer
+    /// [`Api::armed`], which disarms on drop.
+    pub arm: extern "C" fn(),
+    /// One reader fewer.
+    pub disarm: extern "C" fn(),
+    /// `%mprun`'s start: arms counting and starts tracking, with an empty
+    /// table, which line ([`Counters::tag`]) allocated each block still
+    /// allocated. Returns the generation (1..=255), which goes in the
+    /// tags' bits 16..24. One tracking at a time.
+    pub track_begin: extern "C" fn() -> u32,
+    /// `%mprun`'s end: stops tracking, sums what [`Api::net`] reads, and
+    /// disarms.
+    pub track_end: extern "C" fn(),
+    /// Requested bytes of the blocks tagged `tag` (of the last tracking's
+    /// generation) still allocated at its [`Api::track_end`].
     pub net: extern "C" fn(tag: u32) -> i64,
-    /// Starts a new generation: every tag's bytes are 0, and blocks tagged
-    /// before are no longer counted when freed. Returns the generation,
-    /// which goes in the tags' high 16 bits.
-    pub new_generation: extern "C" fn() -> u32,
+    /// Tagged blocks the last tracking could not enter (its table was
+    /// full): when not 0, [`Api::net`] is a lower bound.
+    pub untracked: extern "C" fn() -> u64,
+}
+
+impl Api {
+    /// Arms counting until the guard drops.
+    pub fn armed(&'static self) -> Armed {
+        (self.arm)();
+        Armed(self)
+    }
+}
+
+/// A reader's span: counting stays on while one is alive.
+#[derive(Debug)]
+#[must_use = "counting is disarmed when the guard drops"]
+pub struct Armed(&'static Api);
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        (self.0.disarm)();
+    }
+}
+
+impl std::fmt::Debug for Api {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Api").field("version", &self.version).finish_non_exhaustive()
+    }
 }
 
 /// The layout version of [`Api`] and [`Counters`].
-pub const VERSION: u32 = 2;
+pub const VERSION: u32 = 3;
 
-/// Tags are `generation << 16 | slot`, slot in `1..TAG_SLOTS`.
+/// Tags are `generation << 16 | slot`, slot in `1..TAG_SLOTS`, generation
+/// in `1..=255`.
 pub const TAG_SLOTS: u32 = 1 << 16;
 
 /// The process's table, if its executable counts allocations.

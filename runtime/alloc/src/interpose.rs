@@ -1,32 +1,42 @@
 //! The C allocation functions, defined in the executable so that every
 //! loaded object's calls reach them (glibc's "replacing malloc": all of
-//! `malloc`, `free`, `calloc`, `realloc` and the aligned and size-query
-//! forms must be replaced together, or a block from one family would be
-//! freed by the other).
+//! `malloc`, `free`, `calloc`, `realloc` and the aligned forms are
+//! replaced together, so that every block is counted both ways).
 //!
-//! Each block carries a 16-byte header just before the pointer handed out:
-//! the requested size (so `free` knows how many bytes leave the live
-//! count, and `Bytes` are the bytes asked for, 8,000 for
-//! `Vec::<u64>::with_capacity(1000)`, not the allocator's rounded size) and
-//! the offset back to the block glibc returned (16, or the alignment for
-//! aligned blocks). glibc's own `malloc` returns 16-aligned blocks, so
-//! `base + 16` keeps that alignment.
+//! **Idle** (no reader armed, [`ARMED`] is 0): each function loads one
+//! word and tail-calls glibc's `__libc_*` function. Blocks are glibc's own
+//! (no header), so `malloc_usable_size` is glibc's, and a block may be
+//! freed whether or not counting was on when it was allocated.
+//!
+//! **Armed** (`%memit`, `%timeit`, `measure`, `%mprun` hold an
+//! [`crate::Armed`]): the same glibc calls, then the thread's
+//! [`Counters`]. `bytes` are the sizes asked for (exact); `live` and `peak`
+//! move by each block's usable size (`malloc_usable_size`, what `free`
+//! can know without a header: 8,008 bytes for an 8,000-byte request), so a
+//! block allocated while idle and freed while armed lowers `live`: the
+//! heap did shrink.
+//!
+//! **Tracked** (`%mprun` only, see [`crate::track`]): while a thread's
+//! [`Counters::tag`] names a line, each new block is also entered in
+//! [`crate::track`]'s table with its tag and requested size, and every
+//! `free` while tracking removes its block, on whichever thread.
 //!
 //! Nothing here allocates through the functions it defines, and nothing
 //! needs a thread-local destructor: the thread's block pointer is a
 //! `const`-initialised `Cell` (no lazy initialisation, no registration at
-//! thread exit), and a thread's first allocation creates its block with
-//! `__libc_malloc`.
+//! thread exit), and a thread's first armed allocation creates its block
+//! with `__libc_malloc`.
 
 // The C functions are `pub` for the linker (the loader finds them by name),
 // not for Rust callers.
 #![allow(unreachable_pub)]
 
-use crate::counters::{format, sum, Api, Counters, Totals, API_ENV, TAG_SLOTS, VERSION};
+use crate::counters::{format, sum, Api, Counters, Totals, API_ENV, VERSION};
+use crate::track;
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr::null_mut;
-use std::sync::atomic::{AtomicI64, AtomicPtr, AtomicU32, Ordering::*};
+use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
 
 extern "C" {
     fn __libc_malloc(size: usize) -> *mut c_void;
@@ -34,14 +44,21 @@ extern "C" {
     fn __libc_calloc(n: usize, size: usize) -> *mut c_void;
     fn __libc_realloc(p: *mut c_void, size: usize) -> *mut c_void;
     fn __libc_memalign(align: usize, size: usize) -> *mut c_void;
+    fn __libc_valloc(size: usize) -> *mut c_void;
+    fn __libc_pvalloc(size: usize) -> *mut c_void;
+    /// glibc's (this crate no longer defines it: blocks are glibc's).
+    fn malloc_usable_size(p: *mut c_void) -> usize;
     fn __errno_location() -> *mut i32;
-    fn sysconf(name: i32) -> i64;
 }
 
-const HEADER: usize = 16;
 const ENOMEM: i32 = 12;
 const EINVAL: i32 = 22;
-const SC_PAGESIZE: i32 = 30;
+
+/// The number of armed readers, alone on its cache line: every allocation
+/// of every thread reads it, and only arming writes it.
+#[repr(align(64))]
+struct Armed(AtomicUsize);
+static ARMED: Armed = Armed(AtomicUsize::new(0));
 
 thread_local! {
     static BLOCK: Cell<*const Counters> = const { Cell::new(std::ptr::null()) };
@@ -50,18 +67,9 @@ thread_local! {
 /// The head of the list of every thread's block.
 static HEAD: AtomicPtr<Counters> = AtomicPtr::new(null_mut());
 
-/// Live bytes per tag slot (`%mprun`'s Net), of the current generation.
-/// Touched only for tagged blocks, that is while `%mprun` runs: 512 KiB
-/// of zero pages otherwise never touched.
-static NET: [AtomicI64; TAG_SLOTS as usize] = [const { AtomicI64::new(0) }; TAG_SLOTS as usize];
-static GENERATION: AtomicU32 = AtomicU32::new(0);
-
-/// Adds `by` to the live bytes of `tag`, if it is of this generation.
 #[inline(always)]
-fn tag_add(tag: u32, by: i64) {
-    if tag != 0 && tag >> 16 == GENERATION.load(Relaxed) {
-        NET[(tag & (TAG_SLOTS - 1)) as usize].fetch_add(by, Relaxed);
-    }
+fn idle() -> bool {
+    ARMED.0.load(Relaxed) == 0
 }
 
 #[inline(always)]
@@ -113,35 +121,31 @@ fn add_live(c: &Counters, by: i64) {
     }
 }
 
-/// Writes the header and counts the block; returns the user's pointer.
+/// Counts a new block of `size` requested bytes at `p`, if not null.
 #[inline(always)]
-unsafe fn finish(base: *mut c_void, offset: usize, size: usize) -> *mut c_void {
-    if base.is_null() {
-        return null_mut();
+unsafe fn counted(p: *mut c_void, size: usize) -> *mut c_void {
+    if p.is_null() {
+        return p;
     }
     let c = block();
-    let tag = c.tag.load(Relaxed);
-    let p = base.cast::<u8>().add(offset);
-    write_header(p, size, offset, tag);
     bump(&c.allocs, 1);
     bump(&c.bytes, size as u64);
-    add_live(c, size as i64);
-    tag_add(tag, size as i64);
-    p.cast()
+    add_live(c, malloc_usable_size(p) as i64);
+    if track::on() {
+        track::insert(p as usize, c.tag.load(Relaxed), size);
+    }
+    p
 }
 
-/// A block's header: the requested size, then the offset back to glibc's
-/// block (low 32 bits) and the tag of the line that allocated it.
+/// Counts the end of the block at `p` (non-null), before glibc has it.
 #[inline(always)]
-unsafe fn write_header(p: *mut u8, size: usize, offset: usize, tag: u32) {
-    p.cast::<[usize; 2]>().sub(1).write([size, offset | (tag as usize) << 32]);
-}
-
-/// `(requested size, offset to glibc's block, tag)` of a block of ours.
-#[inline(always)]
-unsafe fn header(p: *mut c_void) -> (usize, usize, u32) {
-    let [size, word] = p.cast::<[usize; 2]>().sub(1).read();
-    (size, word & 0xffff_ffff, (word >> 32) as u32)
+unsafe fn uncount(p: *mut c_void) {
+    let c = block();
+    bump(&c.frees, 1);
+    c.live.store(c.live.load(Relaxed) - malloc_usable_size(p) as i64, Relaxed);
+    if track::on() {
+        track::remove(p as usize);
+    }
 }
 
 unsafe fn fail(errno: i32) -> *mut c_void {
@@ -151,43 +155,75 @@ unsafe fn fail(errno: i32) -> *mut c_void {
 
 /// # Safety
 /// C's `malloc`.
+// `inline(never)`: not offered for cross-crate inlining, so that the
+// statics it reads stay local (a RIP-relative load, not through the GOT).
+#[inline(never)]
 #[no_mangle]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    match size.checked_add(HEADER) {
-        Some(total) => finish(__libc_malloc(total), HEADER, size),
-        None => fail(ENOMEM),
+    if !idle() {
+        return armed_malloc(size);
     }
+    __libc_malloc(size)
+}
+
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn armed_malloc(size: usize) -> *mut c_void {
+    counted(__libc_malloc(size), size)
 }
 
 /// # Safety
 /// C's `free`.
+#[inline(never)]
 #[no_mangle]
 pub unsafe extern "C" fn free(p: *mut c_void) {
-    if p.is_null() {
-        return;
+    if !idle() {
+        return armed_free(p);
     }
-    let (size, offset, tag) = header(p);
-    let c = block();
-    bump(&c.frees, 1);
-    c.live.store(c.live.load(Relaxed) - size as i64, Relaxed);
-    tag_add(tag, -(size as i64));
-    __libc_free(p.cast::<u8>().sub(offset).cast());
+    __libc_free(p)
+}
+
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn armed_free(p: *mut c_void) {
+    if !p.is_null() {
+        uncount(p);
+    }
+    __libc_free(p)
 }
 
 /// # Safety
 /// C's `calloc`.
+#[inline(never)]
 #[no_mangle]
 pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
-    match n.checked_mul(size).and_then(|b| b.checked_add(HEADER).map(|t| (b, t))) {
-        Some((bytes, total)) => finish(__libc_calloc(1, total), HEADER, bytes),
-        None => fail(ENOMEM),
+    if !idle() {
+        return armed_calloc(n, size);
     }
+    __libc_calloc(n, size)
+}
+
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn armed_calloc(n: usize, size: usize) -> *mut c_void {
+    // glibc checks the product; on overflow it returns null (not counted).
+    counted(__libc_calloc(n, size), n.wrapping_mul(size))
 }
 
 /// # Safety
 /// C's `realloc`.
+#[inline(never)]
 #[no_mangle]
 pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
+    if !idle() {
+        return armed_realloc(p, size);
+    }
+    __libc_realloc(p, size)
+}
+
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn armed_realloc(p: *mut c_void, size: usize) -> *mut c_void {
     if p.is_null() {
         return malloc(size);
     }
@@ -196,44 +232,27 @@ pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
         free(p);
         return null_mut();
     }
-    let (old, offset, old_tag) = header(p);
-    if offset != HEADER {
-        // An aligned block: glibc's realloc would not keep the alignment
-        // (nor would C's), so move it to a plain block, counted as a realloc.
-        let Some(total) = size.checked_add(HEADER) else { return fail(ENOMEM) };
-        let base = __libc_malloc(total);
-        if base.is_null() {
-            return null_mut();
-        }
-        let q = base.cast::<u8>().add(HEADER);
-        std::ptr::copy_nonoverlapping(p.cast::<u8>(), q, old.min(size));
-        __libc_free(p.cast::<u8>().sub(offset).cast());
-        on_realloc(q, old, old_tag, size);
-        return q.cast();
-    }
-    let Some(total) = size.checked_add(HEADER) else { return fail(ENOMEM) };
-    let base = __libc_realloc(p.cast::<u8>().sub(HEADER).cast(), total);
-    if base.is_null() {
-        return null_mut();
-    }
-    let q = base.cast::<u8>().add(HEADER);
-    on_realloc(q, old, old_tag, size);
-    q.cast()
-}
-
-/// Counts a reallocation to `new` bytes at `q` (header written here): the
-/// block now belongs to the line that reallocated it.
-#[inline(always)]
-unsafe fn on_realloc(q: *mut u8, old: usize, old_tag: u32, new: usize) {
     let c = block();
-    let tag = c.tag.load(Relaxed);
-    write_header(q, new, HEADER, tag);
+    let old = malloc_usable_size(p);
+    // Out of the table before glibc may hand `p` to another thread.
+    let entry = if track::on() { track::remove(p as usize) } else { None };
+    let q = __libc_realloc(p, size);
+    if q.is_null() {
+        // `p` is still allocated, unchanged.
+        if let Some((tag, bytes)) = entry {
+            track::insert(p as usize, tag, bytes);
+        }
+        return q;
+    }
     bump(&c.allocs, 1);
     bump(&c.reallocs, 1);
-    bump(&c.bytes, new as u64);
-    add_live(c, new as i64 - old as i64);
-    tag_add(old_tag, -(old as i64));
-    tag_add(tag, new as i64);
+    bump(&c.bytes, size as u64);
+    add_live(c, malloc_usable_size(q) as i64 - old as i64);
+    // The block now belongs to the line that reallocated it.
+    if track::on() {
+        track::insert(q as usize, c.tag.load(Relaxed), size);
+    }
+    q
 }
 
 /// # Safety
@@ -246,18 +265,6 @@ pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> 
     }
 }
 
-/// A block aligned to `align` (a power of two).
-unsafe fn aligned(align: usize, size: usize) -> *mut c_void {
-    if align <= HEADER {
-        return malloc(size);
-    }
-    // The header sits in the `align` bytes before the pointer.
-    match size.checked_add(align) {
-        Some(total) => finish(__libc_memalign(align, total), align, size),
-        None => fail(ENOMEM),
-    }
-}
-
 /// # Safety
 /// POSIX `posix_memalign`.
 #[no_mangle]
@@ -265,8 +272,12 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
     if !align.is_power_of_two() || align % std::mem::size_of::<usize>() != 0 {
         return EINVAL;
     }
-    let p = aligned(align, size);
+    // `__libc_memalign` sets errno on failure; posix_memalign must not
+    // change it.
+    let errno = *__errno_location();
+    let p = memalign(align, size);
     if p.is_null() {
+        *__errno_location() = errno;
         return ENOMEM;
     }
     *out = p;
@@ -280,49 +291,58 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
     if !align.is_power_of_two() {
         return fail(EINVAL);
     }
-    aligned(align, size)
+    memalign(align, size)
 }
 
 /// # Safety
 /// glibc's `memalign` (which rounds an alignment up to a power of two).
+#[inline(never)]
 #[no_mangle]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
-    aligned(align.max(1).checked_next_power_of_two().unwrap_or(usize::MAX), size)
+    if !idle() {
+        return armed_memalign(align, size);
+    }
+    __libc_memalign(align, size)
 }
 
-fn page() -> usize {
-    // SAFETY: sysconf reads a constant of the system.
-    unsafe { sysconf(SC_PAGESIZE) as usize }
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn armed_memalign(align: usize, size: usize) -> *mut c_void {
+    counted(__libc_memalign(align, size), size)
 }
 
 /// # Safety
 /// glibc's `valloc`.
+#[inline(never)]
 #[no_mangle]
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
-    aligned(page(), size)
+    if !idle() {
+        return armed_valloc(size);
+    }
+    __libc_valloc(size)
+}
+
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn armed_valloc(size: usize) -> *mut c_void {
+    counted(__libc_valloc(size), size)
 }
 
 /// # Safety
 /// glibc's `pvalloc`.
+#[inline(never)]
 #[no_mangle]
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
-    let page = page();
-    match size.checked_add(page - 1) {
-        Some(s) => aligned(page, s & !(page - 1)),
-        None => fail(ENOMEM),
+    if !idle() {
+        return armed_pvalloc(size);
     }
+    __libc_pvalloc(size)
 }
 
-/// # Safety
-/// glibc's `malloc_usable_size`: the size asked for (a caller may use that
-/// many bytes; it is all the header knows).
-#[no_mangle]
-pub unsafe extern "C" fn malloc_usable_size(p: *mut c_void) -> usize {
-    if p.is_null() {
-        0
-    } else {
-        header(p).0
-    }
+#[cold]
+#[inline(never)]
+unsafe extern "C" fn armed_pvalloc(size: usize) -> *mut c_void {
+    counted(__libc_pvalloc(size), size)
 }
 
 extern "C" fn thread_counters() -> &'static Counters {
@@ -349,32 +369,39 @@ extern "C" fn reset_peaks() {
     }
 }
 
-extern "C" fn net(tag: u32) -> i64 {
-    if tag >> 16 != GENERATION.load(Relaxed) {
-        return 0;
-    }
-    NET[(tag & (TAG_SLOTS - 1)) as usize].load(Relaxed)
+#[inline(never)]
+extern "C" fn arm() {
+    // SeqCst: allocations after the reader's `arm` returns are counted.
+    ARMED.0.fetch_add(1, SeqCst);
 }
 
-extern "C" fn new_generation() -> u32 {
-    // Generation 0 is never handed out, so an old block's tag never matches.
-    let mut g = GENERATION.load(Relaxed).wrapping_add(1) & 0xffff;
-    if g == 0 {
-        g = 1;
-    }
-    // Zeroing before publishing: a block freed in between was tagged by an
-    // earlier generation and no longer matches.
-    GENERATION.store(0, Relaxed);
-    for n in NET.iter() {
-        if n.load(Relaxed) != 0 {
-            n.store(0, Relaxed);
-        }
-    }
-    GENERATION.store(g, Relaxed);
-    g
+#[inline(never)]
+extern "C" fn disarm() {
+    ARMED.0.fetch_sub(1, SeqCst);
 }
 
-pub(crate) static API: Api = Api { version: VERSION, thread: thread_counters, totals, reset_peaks, net, new_generation };
+extern "C" fn track_begin() -> u32 {
+    arm();
+    track::begin()
+}
+
+extern "C" fn track_end() {
+    track::end();
+    disarm();
+}
+
+pub(crate) static API: Api = Api {
+    version: VERSION,
+    thread: thread_counters,
+    totals,
+    reset_peaks,
+    arm,
+    disarm,
+    track_begin,
+    track_end,
+    net: track::net,
+    untracked: track::untracked,
+};
 
 /// Publishes the accessors in [`API_ENV`] for readers compiled apart from
 /// the executable (cells). Call it first in `main`, before other threads
@@ -385,81 +412,4 @@ pub fn publish() {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn mine() -> Totals {
-        sum(std::iter::once(block()))
-    }
-
-    /// Ground truth on this thread: the counts of blocks whose sizes we know.
-    #[test]
-    fn counts_what_rust_allocates_on_this_thread() {
-        publish();
-        let before = mine();
-        for _ in 0..10 {
-            std::hint::black_box(Vec::<u64>::with_capacity(1000));
-        }
-        let after = mine();
-        assert_eq!(after.allocs - before.allocs, 10);
-        assert_eq!(after.bytes - before.bytes, 80_000);
-        assert_eq!(after.frees - before.frees, 10);
-        assert_eq!(after.live, before.live);
-        assert!(crate::api().is_some(), "the table is found through the environment");
-    }
-
-    #[test]
-    fn realloc_counts_and_aligned_blocks_round_trip() {
-        let before = mine();
-        let mut v: Vec<u8> = Vec::with_capacity(8);
-        v.extend_from_slice(&[1; 100]);
-        let after = mine();
-        assert_eq!(after.allocs - before.allocs, 2, "one malloc, one realloc");
-        assert_eq!(after.reallocs - before.reallocs, 1);
-        assert_eq!(after.live - before.live, v.capacity() as i64);
-        drop(v);
-        unsafe {
-            let mut p = null_mut();
-            assert_eq!(posix_memalign(&mut p, 4096, 100), 0);
-            assert_eq!(p as usize % 4096, 0);
-            assert_eq!(malloc_usable_size(p), 100);
-            let q = realloc(p, 200);
-            assert_eq!(malloc_usable_size(q), 200);
-            free(q);
-            let a = aligned_alloc(64, 64);
-            assert_eq!(a as usize % 64, 0);
-            free(a);
-            assert!(std::hint::black_box(calloc(std::hint::black_box(usize::MAX), 2)).is_null());
-        }
-        assert_eq!(mine().live, before.live);
-    }
-
-    #[test]
-    fn tagged_blocks_count_until_freed_in_their_generation_only() {
-        let g = new_generation();
-        let tag = g << 16 | 7;
-        let me = block();
-        me.tag.store(tag, Relaxed);
-        let kept = std::hint::black_box(vec![0u8; 1000]);
-        let mut grown: Vec<u8> = Vec::with_capacity(10);
-        grown.extend_from_slice(&[1; 100]);
-        drop(std::hint::black_box(vec![0u8; 500]));
-        me.tag.store(0, Relaxed);
-        assert_eq!(net(tag), 1000 + grown.capacity() as i64, "freed blocks leave, a realloc moves");
-        drop(grown);
-        assert_eq!(net(tag), 1000);
-        let g2 = new_generation();
-        assert_eq!(net(tag), 0, "an old generation reads 0");
-        drop(kept);
-        assert_eq!(net(g2 << 16 | 7), 0, "an old block freed later does not count");
-    }
-
-    #[test]
-    fn totals_include_other_threads() {
-        let before = totals();
-        std::thread::spawn(|| drop(std::hint::black_box(Box::new([0u8; 1000])))).join().unwrap();
-        let after = totals();
-        assert!(after.allocs - before.allocs >= 1);
-        assert!(after.bytes - before.bytes >= 1000);
-    }
-}
+mod tests;

@@ -3,7 +3,9 @@
 //!
 //! The counts come from the kernel's counting allocator (crate
 //! `parlab-alloc`): every `malloc`, `realloc` and `free` of the evaluation
-//! process, on every thread, counted exactly. Outside the kernel (a plain
+//! process, on every thread, counted exactly while a reader such as
+//! [`measure`] arms it (idle, the allocator only forwards to glibc's).
+//! Outside the kernel (a plain
 //! program linking `parlab`) there is no counter, and [`measure`] returns
 //! `None`.
 //!
@@ -43,12 +45,13 @@ pub struct AllocStats {
     pub frees: u64,
     /// Bytes requested (a reallocation counts its new size).
     pub bytes: u64,
-    /// The most heap held above the level at the start. Exact for code on
-    /// one thread; over several threads, the sum of each thread's own
+    /// The most heap held above the level at the start, in usable bytes
+    /// (glibc's `malloc_usable_size`: 8,008 for an 8,000-byte `Vec`, what
+    /// the allocator can know at `free`). Exact for code on one thread; over several threads, the sum of each thread's own
     /// high-water mark (an upper bound: their peaks need not coincide).
     pub peak: u64,
-    /// Bytes allocated and not freed by the end (negative if the code
-    /// freed more than it allocated).
+    /// Usable bytes allocated and not freed by the end (negative if the
+    /// code freed more than it allocated).
     pub live: i64,
 }
 
@@ -61,6 +64,8 @@ pub fn counting() -> bool {
 /// threads, `f`'s workers included), or `None` outside the kernel.
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Option<AllocStats>) {
     let Some(api) = parlab_alloc::api() else { return (f(), None) };
+    // Counting is on for this span only (spans nest, on any threads).
+    let _armed = api.armed();
     (api.reset_peaks)();
     let before = (api.totals)();
     let value = f();

@@ -16,12 +16,14 @@
 //! - `peak`: the most heap the line held above its level at its start, on
 //!   its thread: the thread's high-water mark is reset at each line start
 //!   and the outer line's mark is put back at its end.
-//! - Net: bytes of the blocks the line allocated (on its thread, callees
-//!   included) that are still allocated when the statement ends. While a
-//!   line runs, its thread's `Counters::tag` names it, the allocator
-//!   writes the tag into each new block's header and keeps live bytes per
-//!   tag (`parlab_alloc::Api::net`); a generation per `%mprun` keeps
-//!   blocks of an earlier run out.
+//! - Net: requested bytes of the blocks the line allocated (on its
+//!   thread, callees included) that are still allocated when the
+//!   statement ends, wherever they were freed. While a line runs, its
+//!   thread's `Counters::tag` names it; `%mprun` has the allocator track
+//!   (`parlab_alloc::Api::track_begin`): each new tagged block is entered
+//!   in a side table with its tag and size, each freed block leaves it,
+//!   and at the end the table is summed per tag (`parlab_alloc::Api::net`).
+//!   A generation per `%mprun` keeps blocks of an earlier run out.
 //!
 //! Outside `%mprun` a frame's mark is [`Mark::OFF`] and each probe pays one
 //! predictable branch.

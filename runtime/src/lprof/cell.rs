@@ -89,10 +89,10 @@ pub fn lprun_cell_finish() {
     open.record.keep_armed(false);
     let clock = open.record.samples();
     let lines: Vec<usize> = open.functions.iter().map(|f| f.lines.len()).collect();
-    let raw = table::collect(&lines);
-    let samples: Vec<Vec<u64>> = raw.iter().map(|f| f.iter().map(|l| l.samples).collect()).collect();
+    let raw = table::collect_timed(&lines, Some(open.record));
+    let samples = super::charged(&raw);
     let hz = 1e9 / open.opts.sampling.period.as_nanos() as f64;
     let ns = if clock == 0 { 0.0 } else { wall.as_nanos() as f64 / clock as f64 };
-    let timing = Timing { hz, runs: 1, samples: clock, ns_per_sample: ns, ..Timing::default() };
+    let timing = Timing { hz, runs: 1, samples: clock, ns_per_sample: ns, ns_per_cpu_ns: 1.0, ..Timing::default() };
     show(&build(open.functions, &open.opts, &raw, &samples, timing), &open.opts);
 }

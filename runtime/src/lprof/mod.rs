@@ -137,11 +137,12 @@ pub fn lprun<R>(functions: &[FnMeta], opts: LprunOptions, mut stmt: impl FnMut()
     table::reset(true);
     let (outcome, wall, clock) = sampled(table::COUNT, &sampling, |_| run_caught(&mut stmt));
     let lines: Vec<usize> = functions.iter().map(|f| f.lines.len()).collect();
-    let first = table::collect(&lines);
+    let me = sample::thread();
+    let first = table::collect_timed(&lines, Some(me));
     let busiest = table::busiest_thread_events();
     let hz = 1e9 / sampling.period.as_nanos() as f64;
-    let mut timing = Timing { hz, runs: 1, samples: clock, ns_per_sample: per_sample(wall, clock), ..Timing::default() };
-    let mut samples: Vec<Vec<u64>> = first.iter().map(|f| f.iter().map(|l| l.samples).collect()).collect();
+    let mut timing = Timing { hz, runs: 1, samples: clock, ns_per_sample: per_sample(wall, clock), ns_per_cpu_ns: 1.0, ..Timing::default() };
+    let mut samples = charged(&first);
     let mut failure = outcome.err();
     // A statement that ran for PLAIN_RUN_LIMIT or more keeps the counting
     // run's samples: repeating it would be slow, and its plain and marked
@@ -150,7 +151,7 @@ pub fn lprun<R>(functions: &[FnMeta], opts: LprunOptions, mut stmt: impl FnMut()
         match time_runs(&mut stmt, &sampling, busiest) {
             Ok(t) => {
                 timing = Timing { hz, ..t };
-                samples = table::collect(&lines).iter().map(|f| f.iter().map(|l| l.samples).collect()).collect();
+                samples = charged(&table::collect_timed(&lines, Some(me)));
             }
             Err(payload) => failure = Some(payload),
         }
@@ -218,12 +219,23 @@ fn time_runs<R>(stmt: &mut impl FnMut() -> R, sampling: &Sampling, busiest: u64)
     // machine, most of all when threads share the cores, and subtracting
     // it would wipe out lines; it is capped.
     let probe_ns = if busiest == 0 { 0.0 } else { (extra / busiest as f64).min(MAX_PROBE_NS) };
-    Ok(Timing { hz: 0.0, runs, samples: clock, ns_per_sample: per_sample(marked, clock), probe_ns, plain_runs })
+    // Other threads' lines are charged their CPU time over all the runs
+    // (the sampler's own cost already taken out, see `sample`).
+    let ns_per_cpu_ns = 1.0 / runs as f64;
+    Ok(Timing { hz: 0.0, runs, samples: clock, ns_per_sample: per_sample(marked, clock), probe_ns, plain_runs, ns_per_cpu_ns, other_threads: false })
+}
+
+/// What the sampler charged each line: (the clock thread's samples, the
+/// other threads' CPU nanoseconds).
+fn charged(counts: &[Vec<table::Counts>]) -> Vec<Vec<(u64, u64)>> {
+    counts.iter().map(|f| f.iter().map(|l| (l.samples, l.cpu_ns)).collect()).collect()
 }
 
 /// The profile of `functions` from per-line counts (hits and events from
-/// the counting run) and samples.
-fn build(functions: &[FnMeta], opts: &LprunOptions, counts: &[Vec<table::Counts>], samples: &[Vec<u64>], timing: Timing) -> LineProfile {
+/// the counting run) and what the sampler charged (see [`charged`]).
+fn build(functions: &[FnMeta], opts: &LprunOptions, counts: &[Vec<table::Counts>], samples: &[Vec<(u64, u64)>], mut timing: Timing) -> LineProfile {
+    let period_ns = 1e9 / timing.hz.max(1e-9);
+    timing.other_threads = samples.iter().flatten().any(|&(_, cpu_ns)| cpu_ns > 0);
     LineProfile {
         output_unit: opts.unit,
         skip_zero: opts.skip_zero,
@@ -239,12 +251,13 @@ fn build(functions: &[FnMeta], opts: &LprunOptions, counts: &[Vec<table::Counts>
                     .iter()
                     .zip(counts.iter().zip(samples))
                     .zip(f.first_line..)
-                    .map(|((source, (c, &samples)), line)| LineStat {
+                    .map(|((source, (c, &(clock, cpu_ns))), line)| LineStat {
                         line,
                         source: (*source).to_owned(),
                         hits: c.hits,
-                        time: (samples as f64 * timing.ns_per_sample - c.events as f64 * timing.probe_ns).max(0.0).round() as u64,
-                        samples,
+                        time: timing.line_ns(clock, cpu_ns, c.events).round() as u64,
+                        // Other threads' signals, about one per period of CPU.
+                        samples: clock + (cpu_ns as f64 / period_ns).round() as u64,
                     })
                     .collect(),
             })

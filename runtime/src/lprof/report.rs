@@ -64,6 +64,9 @@ impl LineProfile {
         } else {
             s.push_str("; probes' cost included");
         }
+        if t.other_threads {
+            s.push_str("; lines that ran on other threads: their CPU time");
+        }
         Some(s)
     }
 
@@ -231,7 +234,7 @@ mod snapshot {
         let lines = rows.iter().zip(1..).map(|(&(s, hits, time), line)| LineStat { line, source: s.into(), hits, time, samples: time / 100_000 }).collect();
         let never = FunctionProfile { name: "unused".into(), file: "<cell 3>".into(), first_line: 1, lines: vec![LineStat { line: 1, source: "fn unused() {}".into(), hits: 0, time: 0, samples: 0 }] };
         LineProfile {
-            timing: crate::lprof::Timing { hz: 4000.0, runs: 3, samples: 15_316, ns_per_sample: 100_000.0, plain_runs: 12, probe_ns: 0.93 },
+            timing: crate::lprof::Timing { hz: 4000.0, runs: 3, samples: 15_316, ns_per_sample: 100_000.0, plain_runs: 12, probe_ns: 0.93, ns_per_cpu_ns: 0.0, other_threads: false },
             functions: vec![FunctionProfile { name: "distance".into(), file: "<cell 2>".into(), first_line: 1, lines }, never],
             ..LineProfile::default()
         }

@@ -73,11 +73,13 @@ pub struct LineStat {
 
 /// How a [`LineProfile`]'s times were measured.
 ///
-/// Each line's time is `samples × ns_per_sample − events × probe_ns`: its
-/// share of the sampler's signals, scaled by the measured duration of one
-/// run of the statement with marking probes (`ns_per_sample` = that
-/// duration / the signals the statement's own thread took), less what the
-/// probe events inside the line cost. Sampling error: a line with `n` of `N`
+/// Each line's time is `samples × ns_per_sample + cpu_ns × ns_per_cpu_ns −
+/// events × probe_ns`. On the statement's own thread: its share of the
+/// sampler's signals, scaled by the measured duration of one run of the
+/// statement with marking probes (`ns_per_sample` = that duration / the
+/// signals the statement's own thread took). On other threads (a pool's
+/// workers): the CPU time the sampler charged the line there, per run.
+/// Less, in both, what the probe events inside the line cost. Sampling error: a line with `n` of `N`
 /// samples has a standard error of `√(n(1 − n/N))` samples.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Timing {
@@ -97,9 +99,24 @@ pub struct Timing {
     /// inside it (0: nothing taken out).
     #[serde(default)]
     pub probe_ns: f64,
+    /// Nanoseconds of one run per CPU nanosecond charged to a line on a
+    /// thread other than the statement's own (a pool's workers): 1 / runs.
+    #[serde(default)]
+    pub ns_per_cpu_ns: f64,
+    /// Some line was charged on a thread other than the statement's own:
+    /// the report says those times are CPU time.
+    #[serde(default)]
+    pub other_threads: bool,
 }
 
 impl Timing {
+    /// One line's time per run: `clock` samples of the statement's own
+    /// thread, `cpu_ns` charged on other threads, less the cost of the
+    /// `events` probe events that ran inside it.
+    pub(crate) fn line_ns(&self, clock: u64, cpu_ns: u64, events: u64) -> f64 {
+        (clock as f64 * self.ns_per_sample + cpu_ns as f64 * self.ns_per_cpu_ns - events as f64 * self.probe_ns).max(0.0)
+    }
+
     /// Two standard errors, in timer units (ns), of a line with `samples`.
     pub fn error_ns(&self, samples: u64) -> f64 {
         if self.samples == 0 {

@@ -107,7 +107,11 @@ pub(crate) fn reset(hits: bool) {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct Counts {
     pub(crate) hits: u64,
+    /// Samples the clock thread (the statement's own) took in the line.
     pub(crate) samples: u64,
+    /// CPU nanoseconds the sampler charged the line on every other thread
+    /// (see `crate::sample`'s handler for why the units differ).
+    pub(crate) cpu_ns: u64,
     pub(crate) events: u64,
     pub(crate) allocs: u64,
     pub(crate) bytes: u64,
@@ -115,15 +119,27 @@ pub(crate) struct Counts {
     pub(crate) peak: u64,
 }
 
-/// Per function, per line, summed over threads.
+/// Per function, per line, summed over threads (samples not told apart:
+/// for counts only).
 pub(crate) fn collect(line_counts: &[usize]) -> Vec<Vec<Counts>> {
+    collect_timed(line_counts, None)
+}
+
+/// [`collect`], with the samples of `clock`'s thread (the statement's
+/// clock) in `samples` and every other thread's in `cpu_ns`.
+pub(crate) fn collect_timed(line_counts: &[usize], clock: Option<&crate::sample::Record>) -> Vec<Vec<Counts>> {
+    let clock = clock.map_or(usize::MAX, |c| c as *const crate::sample::Record as usize);
     let mut out: Vec<Vec<Counts>> = line_counts.iter().map(|&n| vec![Counts::default(); n]).collect();
     for t in REGISTRY.lock().unwrap_or_else(|e| e.into_inner()).iter() {
         let Some(lines) = out.get_mut(t.fn_id as usize) else { continue };
         let n = lines.len().min(t.lines());
         for (acc, s) in lines.iter_mut().zip(&t.slots[PAD..PAD + n]) {
             acc.hits += s.hits.load(Relaxed);
-            acc.samples += s.samples.load(Relaxed);
+            if clock == usize::MAX || t.thread == clock {
+                acc.samples += s.samples.load(Relaxed);
+            } else {
+                acc.cpu_ns += s.samples.load(Relaxed);
+            }
             acc.events += s.events.load(Relaxed);
             acc.allocs += s.allocs.load(Relaxed);
             acc.bytes += s.bytes.load(Relaxed);

@@ -6,9 +6,11 @@
 //! starts (an array of counters: one per line), stores the line it is on
 //! into it (one relaxed store of a constant, no timestamp, no fence) and
 //! pops it at return.
-//! A timer signal then adds one to every counter on the interrupted
-//! thread's stack, and one to the thread's own total. `%lprun` points the
-//! entries at per-line counters.
+//! A timer signal then adds to every counter on the interrupted thread's
+//! stack, and to the thread's own total: one sample on the thread that is
+//! the statement's clock ([`Record::keep_armed`]), the CPU nanoseconds the
+//! thread used since its previous signal on every other thread (see the
+//! handler for why). `%lprun` points the entries at per-line counters.
 //!
 //! `%prun` uses the same handler in a second mode, [`stacks`]: timers on
 //! each thread's CPU-time clock whose signal records the thread's call
@@ -50,21 +52,25 @@
 //! static WORK: AtomicU64 = AtomicU64::new(0);
 //! parlab::__private::sample::start(Duration::from_micros(250));
 //! let rec = parlab::__private::sample::thread();
-//! // One counter (len 0): every sample of this call goes to WORK.
+//! // One counter (len 0): every sample of this call goes to WORK. This
+//! // thread is not a clock, so it is charged the CPU time it used: spin
+//! // until 10 ms of it have been charged.
 //! rec.push(&WORK, 1, 0, 0);
 //! let t = Instant::now();
-//! while cfg!(target_os = "linux") && WORK.load(Relaxed) < 10 && t.elapsed() < Duration::from_secs(10) {
+//! while cfg!(target_os = "linux") && WORK.load(Relaxed) < 10_000_000 && t.elapsed() < Duration::from_secs(10) {
 //!     std::hint::spin_loop();
 //! }
 //! rec.pop();
 //! parlab::__private::sample::stop();
 //! if cfg!(target_os = "linux") {
-//!     assert!(WORK.load(Relaxed) >= 10);
-//!     // The thread's own total also has the samples taken outside the call.
+//!     assert!(WORK.load(Relaxed) >= 10_000_000);
+//!     // The thread's own total also has what was charged outside the call.
 //!     assert!(rec.samples() >= WORK.load(Relaxed));
 //! }
 //! ```
 
+#[cfg(target_os = "linux")]
+mod cost;
 #[cfg(target_os = "linux")]
 mod signal;
 #[cfg(target_os = "linux")]
@@ -94,6 +100,8 @@ pub fn start(period: Duration) {
     signal::install();
     GENERATION.fetch_add(1, SeqCst);
     ON.store(true, SeqCst);
+    #[cfg(target_os = "linux")]
+    cost::measure(thread());
 }
 
 /// Ends the session: every timer is deleted; records keep their counts.

@@ -71,9 +71,11 @@ pub struct Record {
     /// its samples are the caller's clock).
     pub(crate) keep: AtomicBool,
     pub(crate) depth: AtomicUsize,
+    /// What the handler charged this thread: samples on the clock thread
+    /// (`keep`), CPU nanoseconds on the others (see the handler).
     pub(crate) samples: AtomicU64,
-    /// CPU time of the thread at its last sample (kept for the clock
-    /// thread only, by the handler).
+    /// CPU time of the thread at its last sample, or when its timer was
+    /// armed (so a re-armed thread is not charged the time it was idle).
     pub(crate) cpu_ns: AtomicU64,
     /// Probe events this thread ran (instrumented code counts them: `%lprun`
     /// uses it to know how many probes ran inside each line).
@@ -197,7 +199,10 @@ impl Record {
         }
     }
 
-    /// Samples taken on this thread (since [`reset_samples`](Self::reset_samples)).
+    /// What the sampler charged this thread since
+    /// [`reset_samples`](Self::reset_samples): samples while it is the
+    /// clock ([`keep_armed`](Self::keep_armed)), otherwise the CPU
+    /// nanoseconds it used up to its last sample.
     pub fn samples(&self) -> u64 {
         self.samples.load(Relaxed)
     }
@@ -220,7 +225,7 @@ impl Record {
     /// session, first expiry at a random point of the first period so that
     /// samples are not phase-locked to the call that re-armed it.
     #[cold]
-    fn arm(&self) {
+    pub(super) fn arm(&self) {
         let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
         if !super::running() {
             return;
@@ -244,11 +249,24 @@ impl Record {
                     None => return,
                 }
             }
+            // `arm` runs on the record's own thread (from `push`, `thread`
+            // or `keep_armed`), so this is the thread's own CPU clock.
+            self.cpu_ns.store(super::signal::thread_cpu_ns(), Relaxed);
             self.armed.store(true, Relaxed);
             super::signal::set_timer(self.timer.load(Relaxed) as libc::timer_t, first, period);
         }
         #[cfg(not(target_os = "linux"))]
         let _ = (first, period);
+    }
+
+    /// Stops this thread's timer (kept for the next [`arm`](Self::arm)).
+    pub(super) fn disarm(&self) {
+        let _g = self.lock.lock().unwrap_or_else(|e| e.into_inner());
+        self.armed.store(false, Relaxed);
+        #[cfg(target_os = "linux")]
+        if self.has_timer.load(Relaxed) {
+            super::signal::set_timer(self.timer.load(Relaxed) as libc::timer_t, 0, 0);
+        }
     }
 
     /// Disarms and deletes the timer, if any.

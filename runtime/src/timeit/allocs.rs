@@ -1,32 +1,42 @@
-//! Allocations per loop for `%timeit`: the counting allocator read when
-//! the timed part of a call starts ([`super::Run::start`], after the
-//! setup) and when its loops end (the last [`super::Chunks`] step), so
-//! the setup's allocations are not counted. Two reads per repeat (a walk
-//! over the threads' counter blocks), against a repeat of 0.1 s or more.
+//! Allocations per loop for `%timeit`: the counting allocator armed and
+//! read when the timed part of a call starts ([`super::Run::start`],
+//! after the setup) and when its loops end (the last [`super::Chunks`]
+//! step), so the setup's allocations are not counted.
+//!
+//! Only one call of a `%timeit` is counted (see `harness::measure`): the
+//! calibration's last call, or the last repeat when `-n` fixed the loops.
+//! Every other call runs with the allocator idle, so the times reported
+//! are not slowed by the counting (`alloc_armed_overhead_ratio` in
+//! BENCHMARKS.md: counting costs an allocate + free pair a few ns).
 
 use crate::alloc::{diff, AllocStats};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 
 thread_local! {
-    static START: Cell<Option<parlab_alloc::Totals>> = const { Cell::new(None) };
+    static START: RefCell<Option<(parlab_alloc::Totals, parlab_alloc::Armed)>> = const { RefCell::new(None) };
     static SPAN: Cell<Option<AllocStats>> = const { Cell::new(None) };
 }
 
+/// Arms the allocator and notes its counts.
 #[inline]
 pub(crate) fn begin() {
     if let Some(api) = parlab_alloc::api() {
-        START.set(Some((api.totals)()));
+        let armed = api.armed();
+        START.set(Some(((api.totals)(), armed)));
     }
 }
 
+/// Reads the counts and disarms.
 #[inline]
 pub(crate) fn end() {
-    if let (Some(api), Some(start)) = (parlab_alloc::api(), START.take()) {
+    if let (Some(api), Some((start, armed))) = (parlab_alloc::api(), START.take()) {
         SPAN.set(Some(diff(&start, &(api.totals)())));
+        drop(armed);
     }
 }
 
-/// The counts of the last timed part on this thread, if any.
+/// The counts of the last counted call on this thread, if any (and
+/// disarms a call that did not end, as after a panic).
 pub(crate) fn take() -> Option<AllocStats> {
     START.take();
     SPAN.take()

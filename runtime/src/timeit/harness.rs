@@ -66,6 +66,8 @@ impl Default for TimeitOptions {
 #[derive(Debug, Clone, Copy)]
 pub struct Run {
     loops: u64,
+    /// Whether this call's allocations are counted (see `allocs`).
+    count: bool,
     /// Loops between interrupt checks; 0 = unknown, probe with one loop.
     chunk: u64,
     clock: Clock,
@@ -80,7 +82,9 @@ impl Run {
     /// Starts the clock (after the setup).
     #[inline]
     pub fn start(&self) -> Timer {
-        super::allocs::begin();
+        if self.count {
+            super::allocs::begin();
+        }
         Timer::start(self.clock)
     }
 
@@ -150,7 +154,7 @@ impl Timer {
     pub fn start(clock: Clock) -> Timer {
         match clock {
             Clock::Wall => Timer::Wall(Instant::now()),
-            Clock::Cpu => Timer::Cpu(super::time::cpu_times().total()),
+            Clock::Cpu => Timer::Cpu(super::time::process_cpu()),
         }
     }
 
@@ -159,7 +163,7 @@ impl Timer {
     pub fn elapsed(&self) -> Duration {
         match self {
             Timer::Wall(t) => t.elapsed(),
-            Timer::Cpu(t) => super::time::cpu_times().total().saturating_sub(*t),
+            Timer::Cpu(t) => super::time::process_cpu().saturating_sub(*t),
         }
     }
 }
@@ -252,30 +256,45 @@ pub fn timeit(opts: TimeitOptions, mut f: impl FnMut(Run) -> Duration) -> Timeit
 /// [`timeit`] without the printing.
 pub(crate) fn measure(opts: &TimeitOptions, compile_time: f64, f: &mut impl FnMut(Run) -> Duration) -> TimeitResult {
     let clock = opts.clock;
+    // The allocator is armed for one call only, the calibration's last
+    // (each calibration call is counted; the last count stays) or, with
+    // `-n`, the last repeat: the other repeats run with it idle, so the
+    // times are the statement's own. `(loops, span)` of that call.
+    super::allocs::take();
+    struct Disarm;
+    impl Drop for Disarm {
+        fn drop(&mut self) {
+            super::allocs::take();
+        }
+    }
+    let _disarm_on_unwind = Disarm;
+    let mut counted = None;
     let (loops, mut per_loop) = if opts.loops == 0 {
-        autorange(|n| {
+        let mut last = 0;
+        let calibrated = autorange(|n| {
             crate::interrupt::check();
-            f(Run { loops: n, chunk: n, clock })
-        })
+            last = n;
+            f(Run { loops: n, chunk: n, clock, count: true })
+        });
+        counted = super::allocs::take().map(|a| (last, a));
+        calibrated
     } else {
         (opts.loops, 0.0)
     };
     let repeat = opts.repeat.max(1);
     let mut all_runs = Vec::with_capacity(repeat as usize);
     let mut cpu_runs = Vec::with_capacity(repeat as usize);
-    // (allocations, bytes, loops) of the repeats the allocator counted.
-    let mut counted = (0u64, 0u64, 0u64);
-    for _ in 0..repeat {
+    for i in 0..repeat {
         crate::interrupt::check();
         let chunk = if per_loop > 0.0 { chunk_for(per_loop) } else { 0 };
-        super::allocs::take();
+        let count = counted.is_none() && i == repeat - 1;
         // Outside the timed loop (getrusage costs ~1 µs): `compare` uses it
         // to tell how many threads the statement kept busy.
-        let cpu = super::time::cpu_times().total();
-        let t = f(Run { loops, chunk, clock }).as_secs_f64();
-        cpu_runs.push(super::time::cpu_times().total().saturating_sub(cpu).as_secs_f64());
-        if let Some(a) = super::allocs::take() {
-            counted = (counted.0 + a.allocs, counted.1 + a.bytes, counted.2 + loops);
+        let cpu = super::time::process_cpu();
+        let t = f(Run { loops, chunk, clock, count }).as_secs_f64();
+        cpu_runs.push(super::time::process_cpu().saturating_sub(cpu).as_secs_f64());
+        if count {
+            counted = super::allocs::take().map(|a| (loops, a));
         }
         if t > 0.0 {
             per_loop = t / loops as f64;
@@ -283,9 +302,9 @@ pub(crate) fn measure(opts: &TimeitOptions, compile_time: f64, f: &mut impl FnMu
         all_runs.push(t);
     }
     let mut result = TimeitResult { cpu_runs, ..TimeitResult::new(loops, all_runs, compile_time, opts.precision) };
-    if counted.2 > 0 {
-        result.allocs_per_loop = Some(counted.0 as f64 / counted.2 as f64);
-        result.bytes_per_loop = Some(counted.1 as f64 / counted.2 as f64);
+    if let Some((n, a)) = counted.filter(|(n, _)| *n > 0) {
+        result.allocs_per_loop = Some(a.allocs as f64 / n as f64);
+        result.bytes_per_loop = Some(a.bytes as f64 / n as f64);
     }
     result
 }

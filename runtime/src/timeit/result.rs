@@ -38,8 +38,10 @@ pub struct TimeitResult {
     #[serde(default)]
     pub cpu_runs: Vec<f64>,
     /// Heap allocations per loop (reallocations included), over all
-    /// threads, from the kernel's counting allocator; `None` where nothing
-    /// counts (outside the kernel).
+    /// threads, from the kernel's counting allocator, armed for one call
+    /// (the calibration's last, or with `-n` the last repeat; the other
+    /// repeats run with it idle); `None` where nothing counts (outside the
+    /// kernel).
     #[serde(default)]
     pub allocs_per_loop: Option<f64>,
     /// Bytes those allocations requested, per loop.
@@ -101,6 +103,34 @@ impl TimeitResult {
         }
         let mean = self.average();
         (t.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / t.len() as f64).sqrt()
+    }
+
+    /// How many times faster this result is than `baseline`: the
+    /// baseline's **mean** time per loop over this one's (`None` when a
+    /// mean is not positive). The one speed-up metric of parlab:
+    /// [`compare`](crate::compare)'s table and the notebooks' printed
+    /// lines both call it.
+    ///
+    /// Why the mean and not the best run: `%timeit` reports mean ± std.
+    /// dev. (as IPython does since 5.0), and `compare` shows those columns,
+    /// so the speed-up is the ratio of the two numbers printed next to it.
+    /// A parallel run's time also varies from run to run in ways that are
+    /// its own (which worker finishes last, a thread waking late), and the
+    /// mean keeps that cost where the best run hides it. Notebook 03 showed
+    /// both for the same runs: 1.90× mean/mean, 1.99× best/best.
+    ///
+    /// ```
+    /// use parlab::TimeitResult;
+    /// let serial = TimeitResult::new(1, vec![0.25, 0.75], 0.0, 3); // mean 0.5 s, best 0.25 s
+    /// let parallel = TimeitResult::new(1, vec![0.125, 0.375], 0.0, 3); // mean 0.25 s
+    /// assert_eq!(parallel.speedup_over(&serial), Some(2.0));
+    /// let idle = TimeitResult::new(1, vec![], 0.0, 3);
+    /// assert_eq!(idle.speedup_over(&serial), None);
+    /// assert_eq!(serial.speedup_over(&serial), Some(1.0));
+    /// ```
+    pub fn speedup_over(&self, baseline: &TimeitResult) -> Option<f64> {
+        let (base, mine) = (baseline.average(), self.average());
+        (base > 0.0 && mine > 0.0).then(|| base / mine)
     }
 
     /// Mean CPU seconds per loop (all threads), if measured.
@@ -238,6 +268,22 @@ mod tests {
         // Below the 1 µs floor: no warning, however large the ratio.
         assert_eq!(TimeitResult::new(1, vec![1e-9, 9e-7], 0.0, 3).warning(), None);
         assert_eq!(TimeitResult::new(1, vec![1e-3], 0.1, 3).compiler_line(), None);
+    }
+
+    #[test]
+    fn speedup_is_mean_over_mean_not_best_over_best() {
+        // Notebook 03's case: the same runs give two different ratios; the
+        // mean's is the one.
+        let serial = TimeitResult::new(1, vec![0.2, 0.2, 0.2, 0.2], 0.0, 3);
+        let parallel = TimeitResult::new(1, vec![0.1, 0.1, 0.1, 0.14], 0.0, 3);
+        let s = parallel.speedup_over(&serial).unwrap();
+        assert!((s - 0.2 / 0.11).abs() < 1e-12, "{s}");
+        assert!((serial.best / parallel.best - 2.0).abs() < 1e-12);
+        // A slower version has a speed-up below 1; zero times have none.
+        assert!((serial.speedup_over(&parallel).unwrap() - 0.55).abs() < 1e-12);
+        let zero = TimeitResult::new(1, vec![0.0], 0.0, 3);
+        assert_eq!(zero.speedup_over(&serial), None);
+        assert_eq!(serial.speedup_over(&zero), None);
     }
 
     #[test]

@@ -31,13 +31,18 @@ pub fn mprun<R>(functions: &[FnMeta], opts: MprunOptions, mut stmt: impl FnMut()
     table::reset(true);
     if let Some(api) = api {
         allocs::STATEMENT_THREAD.store((api.thread)() as *const _ as *mut _, Relaxed);
-        allocs::GENERATION.store((api.new_generation)(), Relaxed);
+        allocs::GENERATION.store((api.track_begin)(), Relaxed);
     }
     allocs::ACTIVE.store(api.is_some(), Relaxed);
     table::MODE.store(table::COUNT, Relaxed);
     let outcome = run_caught(&mut stmt);
     table::MODE.store(table::OFF, Relaxed);
     allocs::ACTIVE.store(false, Relaxed);
+    // Net is summed from the table now, the statement's end.
+    let untracked = api.map_or(0, |api| {
+        (api.track_end)();
+        (api.untracked)()
+    });
     let lines: Vec<usize> = functions.iter().map(|f| f.lines.len()).collect();
     let counts = table::collect(&lines);
     // Net: the tagged blocks still allocated now, the statement's end.
@@ -79,6 +84,9 @@ pub fn mprun<R>(functions: &[FnMeta], opts: MprunOptions, mut stmt: impl FnMut()
     };
     let text = profile.to_text();
     crate::display::display(crate::display::MimeBundle::text(text.clone()).with_html(profile.to_html()));
+    if untracked > 0 {
+        println!("Note: Net is a lower bound: {untracked} blocks did not fit the allocator's table.");
+    }
     if let Some(path) = opts.text_file {
         match std::fs::write(path, &text) {
             Ok(()) => println!("\n*** Profile printout saved to text file '{path}'."),

@@ -49,10 +49,12 @@ pub struct AllocLine {
     /// Bytes requested by them.
     pub bytes: u64,
     /// The most heap the line held above its level at its start (on its
-    /// thread).
+    /// thread), in glibc's usable bytes (`malloc_usable_size`: 8,008 for
+    /// an 8,000-byte request).
     pub peak: u64,
-    /// Bytes the line allocated (on its thread, callees included) that
-    /// were still allocated when the statement ended.
+    /// Requested bytes the line allocated (on its thread, callees
+    /// included) that were still allocated when the statement ended,
+    /// wherever they were freed.
     pub net: i64,
 }
 

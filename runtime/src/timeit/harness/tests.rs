@@ -109,12 +109,12 @@ fn statistics_come_from_the_measured_durations() {
 
 #[test]
 fn chunks_cover_the_loops() {
-    let run = Run { loops: 10, chunk: 3, clock: Clock::Wall };
+    let run = Run { loops: 10, chunk: 3, clock: Clock::Wall, count: false };
     assert_eq!(run.chunks().collect::<Vec<_>>(), vec![3, 3, 3, 1]);
-    let run = Run { loops: 0, chunk: 3, clock: Clock::Wall };
+    let run = Run { loops: 0, chunk: 3, clock: Clock::Wall, count: false };
     assert_eq!(run.chunks().count(), 0);
     // Unknown chunk size: one probing loop, then the rest in sized chunks.
-    let run = Run { loops: 1000, chunk: 0, clock: Clock::Wall };
+    let run = Run { loops: 1000, chunk: 0, clock: Clock::Wall, count: false };
     let chunks: Vec<u64> = run.chunks().collect();
     assert_eq!(chunks[0], 1);
     assert_eq!(chunks.iter().sum::<u64>(), 1000);
