@@ -1,4 +1,5 @@
 """Checks of notebooks/01-profiling.ipynb (cells found by tag)."""
+import base64
 import re
 
 from notebook_checks import cell, check, lprun_rows, outputs_text, speedups, timeit_lines
@@ -63,3 +64,42 @@ def lprun_of_the_symmetric_version(nb):
     hits = [h for _, h, _ in rows if h is not None]
     # 100 rows; pairs j < i: 0 + 1 + … + 99 = 4950, and 5050 loop checks.
     assert hits == [1, 1, 1, 101, 100, 5050, 4950, 4950, 4950, 1], rows
+
+
+@check(NB)
+def python_original_is_measured(nb):
+    text = outputs_text(cell(nb, "python-distance"))
+    if "could not be run here" in text:
+        return
+    assert re.search(r"^Python 3\.\S+, (numpy arrays|lists of lists)", text, re.M), text
+    per_call = re.search(r"^per call: ([0-9.]+) s \(best of 3\), ([0-9]+) ns per inner iteration$", text, re.M)
+    assert per_call and float(per_call.group(1)) > 0, text
+    # The ratio against the compiled loops is printed under compare's table.
+    ratio = re.search(r"^Python original \(best of 3, above\) against the index loops' mean: ([0-9]+) times slower$",
+                      outputs_text(cell(nb, "distance-speedup")), re.M)
+    assert ratio and int(ratio.group(1)) > 10, outputs_text(cell(nb, "distance-speedup"))
+
+
+@check(NB)
+def lprun_of_the_gram_version(nb):
+    rows = lprun_rows(cell(nb, "lprun-gram"), "distance_gram")
+    # One call, six lines, each run once: the loops are inside ndarray.
+    assert [h for _, h, _ in rows if h is not None] == [1] * 6, rows
+    assert any("x.dot(&x.t())" in text for _, h, text in rows if h == 1), rows
+
+
+@check(NB)
+def prun_names_library_functions_and_draws_a_flame_graph(nb):
+    c = cell(nb, "prun-gram")
+    text = outputs_text(c)
+    assert re.search(r"^\s+\d+ samples in [\d.]+ seconds of CPU time", text, re.M), text
+    functions = [m.group(1) for m in re.finditer(r"^\s+\d+\s+[\d.]+\s+[\d.]+\s+[\d.]+%\s(.*)$", text, re.M)]
+    assert any(f.startswith("ndarray::") for f in functions), functions
+    assert any(f.startswith("matrixmultiply::") for f in functions), functions
+    assert any(re.fullmatch(r"distance_gram \(<cell \d+>:\d+\)", f) for f in functions), functions
+    # The flame graph: an SVG image inside the HTML output, drawn by inferno.
+    html = "".join(o.get("data", {}).get("text/html", "") for o in c.outputs if o["output_type"] == "display_data")
+    found = re.search(r'<img src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html)
+    assert found, html[:300]
+    svg = base64.b64decode(found.group(1)).decode()
+    assert "<svg" in svg and "distance_gram" in svg and "matrixmultiply" in svg, svg[:300]
