@@ -107,6 +107,19 @@ pub fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     let _ = out.flush();
 }
 
+/// Waits until the relay thread has forwarded this process's output so
+/// far: std's stdout flushed, the pipe empty, and 2 ms more for the relay
+/// to finish what it read (up to 100 ms in all). The allocation counters
+/// call it before they arm: the relay allocates as it forwards, and a
+/// `%timeit -a` that made no allocation counted 5 of the relay's while it
+/// forwarded the line before (the counters sum every thread).
+pub fn settle_stdout() {
+    let _ = std::io::stdout().flush();
+    drain_stdout_pipe();
+    std::thread::sleep(std::time::Duration::from_millis(2));
+    drain_stdout_pipe();
+}
+
 /// Waits (up to 100 ms) until the relay thread has read what is in the
 /// stdout pipe. A panic that cannot unwind (one inside a `Drop` during
 /// unwinding, a failed precondition check) aborts right after the hook,

@@ -64,7 +64,9 @@ pub fn counting() -> bool {
 /// threads, `f`'s workers included), or `None` outside the kernel.
 pub fn measure<R>(f: impl FnOnce() -> R) -> (R, Option<AllocStats>) {
     let Some(api) = parlab_alloc::api() else { return (f(), None) };
-    // Counting is on for this span only (spans nest, on any threads).
+    // Counting is on for this span only (spans nest, on any threads), and
+    // the output relay's allocations for earlier output stay out of it.
+    parlab_child::settle_stdout();
     let _armed = api.armed();
     (api.reset_peaks)();
     let before = (api.totals)();

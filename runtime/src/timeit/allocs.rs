@@ -21,6 +21,8 @@ thread_local! {
 #[inline]
 pub(crate) fn begin() {
     if let Some(api) = parlab_alloc::api() {
+        // The output relay's allocations for earlier output stay out.
+        parlab_child::settle_stdout();
         let armed = api.armed();
         START.set(Some(((api.totals)(), armed)));
     }

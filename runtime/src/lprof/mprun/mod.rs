@@ -29,6 +29,8 @@ pub struct MprunOptions {
 pub fn mprun<R>(functions: &[FnMeta], opts: MprunOptions, mut stmt: impl FnMut() -> R) -> AllocProfile {
     let api = parlab_alloc::api();
     table::reset(true);
+    // The output relay's allocations for earlier output stay out.
+    parlab_child::settle_stdout();
     if let Some(api) = api {
         allocs::STATEMENT_THREAD.store((api.thread)() as *const _ as *mut _, Relaxed);
         allocs::GENERATION.store((api.track_begin)(), Relaxed);
