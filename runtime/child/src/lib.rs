@@ -107,17 +107,48 @@ pub fn report_panic(info: &std::panic::PanicHookInfo<'_>) {
     let _ = out.flush();
 }
 
-/// Waits until the relay thread has forwarded this process's output so
-/// far: std's stdout flushed, the pipe empty, and 2 ms more for the relay
-/// to finish what it read (up to 100 ms in all). The allocation counters
-/// call it before they arm: the relay allocates as it forwards, and a
-/// `%timeit -a` that made no allocation counted 5 of the relay's while it
-/// forwarded the line before (the counters sum every thread).
+/// Waits (up to 100 ms) until the relay thread has forwarded this
+/// process's output so far: std's stdout flushed, the pipe empty, and the
+/// relay asleep in `read` (its state in `/proc`, found by its name). The
+/// allocation counters call it before they arm: the relay allocates as it
+/// forwards, and a `%timeit -a` that made no allocation counted 5 of the
+/// relay's while it forwarded the line before (the counters sum every
+/// thread). When nothing is in flight it returns after two small `/proc`
+/// reads, so `parlab::alloc::measure` in a loop does not wait.
 pub fn settle_stdout() {
     let _ = std::io::stdout().flush();
-    drain_stdout_pipe();
-    std::thread::sleep(std::time::Duration::from_millis(2));
-    drain_stdout_pipe();
+    let relay = relay_tid();
+    for _ in 0..200 {
+        let mut pending: libc::c_int = 0;
+        // SAFETY: FIONREAD writes one int; fd 1 is the relay's pipe.
+        let empty = unsafe { libc::ioctl(1, libc::FIONREAD, &mut pending) } != 0 || pending == 0;
+        if empty && !relay.is_some_and(running) {
+            return;
+        }
+        std::thread::sleep(std::time::Duration::from_micros(500));
+    }
+}
+
+/// The relay thread's id, found by its name among this process's threads.
+fn relay_tid() -> Option<i32> {
+    static TID: std::sync::OnceLock<i32> = std::sync::OnceLock::new();
+    if let Some(&tid) = TID.get() {
+        return Some(tid);
+    }
+    let tid = std::fs::read_dir("/proc/self/task").ok()?.flatten().find_map(|t| {
+        let comm = std::fs::read_to_string(t.path().join("comm")).ok()?;
+        (comm.trim_end() == RELAY_NAME).then(|| t.file_name().to_str()?.parse().ok())?
+    })?;
+    Some(*TID.get_or_init(|| tid))
+}
+
+/// Whether thread `tid` is running or runnable (`R` in its `stat`), not
+/// asleep.
+fn running(tid: i32) -> bool {
+    std::fs::read_to_string(format!("/proc/self/task/{tid}/stat"))
+        .ok()
+        .and_then(|stat| stat.rsplit_once(')').and_then(|(_, rest)| rest.trim_start().chars().next()))
+        .is_some_and(|state| state == 'R')
 }
 
 /// Waits (up to 100 ms) until the relay thread has read what is in the
@@ -135,6 +166,9 @@ fn drain_stdout_pipe() {
         std::thread::sleep(std::time::Duration::from_millis(1));
     }
 }
+
+/// The relay thread's name ([`settle_stdout`] finds it by it).
+const RELAY_NAME: &str = "parlab-stdout";
 
 fn relay_stdout() {
     // SAFETY: plain POSIX fd juggling on fds this process owns; on any
@@ -159,7 +193,7 @@ fn relay_stdout() {
         libc::close(fds[1]);
         let read_fd = fds[0];
         std::thread::Builder::new()
-            .name("parlab-stdout".into())
+            .name(RELAY_NAME.into())
             .spawn(move || forward(read_fd, real))
             .expect("spawn stdout relay");
     }
@@ -195,5 +229,26 @@ fn write_all(fd: libc::c_int, mut data: &[u8]) {
             return;
         }
         data = &data[n as usize..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_running_thread_reads_r_and_a_sleeping_one_does_not() {
+        // SAFETY: no arguments.
+        assert!(running(unsafe { libc::gettid() }));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sleeper = std::thread::spawn(move || {
+            // SAFETY: no arguments.
+            tx.send(unsafe { libc::gettid() }).unwrap();
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        });
+        let tid = rx.recv().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        assert!(!running(tid));
+        sleeper.join().unwrap();
     }
 }
