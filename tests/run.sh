@@ -9,6 +9,9 @@ cd "$(dirname "$0")/.."
 
 printf '\n== cargo test (release profile, shared with the kernel build)\n'
 cargo test --release --locked --workspace
+# evcxr's own unit tests, with parlab's patch of it (third_party/README.md):
+# only evcxr's test binary is compiled, against the kernel's build.
+cargo test --release --locked -p evcxr --lib
 
 printf '\n== end-to-end tests (pytest, real kernel)\n'
 set +e

@@ -154,6 +154,7 @@ impl EvcxrInterpreter {
         let vars_before: Vec<String> = self.ctx.variables_and_types().map(|(n, _)| n.to_owned()).collect();
         self.relay.begin(out.clone());
         self.control.begin();
+        self.ctx.set_fast_rebuild(self.setup.rebuild_key(&build));
         let evaluation = std::time::Instant::now();
         let result = self.ctx.execute_with_callbacks(
             code,

@@ -217,6 +217,11 @@ Panic detected. Here's some useful information if you're filing a bug report.
         self.eval_context.set_opt_level(level)
     }
 
+    /// parlab's patch: see [`EvalContext::set_fast_rebuild`].
+    pub fn set_fast_rebuild(&mut self, key: Option<String>) {
+        self.eval_context.set_fast_rebuild(key);
+    }
+
     pub fn last_source(&self) -> std::io::Result<String> {
         self.eval_context.last_source()
     }

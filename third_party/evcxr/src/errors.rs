@@ -31,7 +31,7 @@ pub struct CompilationError {
     pub(crate) code_origins: Vec<CodeKind>,
     spanned_messages: Vec<SpannedMessage>,
     spanned_helps: Vec<SpannedMessage>,
-    level: String,
+    pub(crate) level: String,
 }
 
 pub enum Theme {

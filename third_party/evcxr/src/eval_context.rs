@@ -58,7 +58,7 @@ pub struct EvalContext {
     module: Module,
     committed_state: ContextState,
     stdout_sender: crossbeam_channel::Sender<String>,
-    analyzer: RustAnalyzer,
+    analyzer: crate::background_analysis::Analyzer,
     initial_config: Config,
 }
 
@@ -102,6 +102,9 @@ pub(crate) struct Config {
     pub(crate) allow_static_linking: bool,
     pub(crate) build_envs: HashMap<String, String>,
     subprocess_path: PathBuf,
+    /// parlab's patch: the fast rebuild of a cell is on while this is
+    /// `Some`; the string is part of what must be unchanged for it.
+    pub(crate) fast_rebuild: Option<String>,
 }
 
 fn create_initial_config(tmpdir: PathBuf, subprocess_path: PathBuf) -> Result<Config> {
@@ -146,6 +149,7 @@ impl Config {
             // by default.
             allow_static_linking: true,
             subprocess_path,
+            fast_rebuild: None,
             codegen_backend: None,
             build_envs: Default::default(),
         })
@@ -242,6 +246,10 @@ impl Config {
 
     pub(crate) fn crate_dir(&self) -> &Path {
         &self.tmpdir
+    }
+
+    pub(crate) fn subprocess_path(&self) -> &Path {
+        &self.subprocess_path
     }
 
     pub(crate) fn src_dir(&self) -> PathBuf {
@@ -440,7 +448,7 @@ impl EvalContext {
             module,
             child_process,
             stdout_sender,
-            analyzer,
+            analyzer: crate::background_analysis::Analyzer::new(analyzer),
             initial_config,
         };
         let outputs = EvalContextOutputs {
@@ -574,8 +582,8 @@ impl EvalContext {
             println!("=========\n{s}\n==========");
         }
 
-        self.analyzer.set_source(code.code_string())?;
-        let mut completions = self.analyzer.completions(wrapped_offset)?;
+        self.analyzer.get().set_source(code.code_string())?;
+        let mut completions = self.analyzer.get().completions(wrapped_offset)?;
         completions.start_offset = code.output_offset_to_user_offset(completions.start_offset)?;
         completions.end_offset = code.output_offset_to_user_offset(completions.end_offset)?;
         // Filter internal identifiers.
@@ -601,11 +609,11 @@ impl EvalContext {
         let (user_code, code_info) = CodeBlock::from_original_user_code(&modified_code);
         let user_code = state.apply(user_code, &code_info.nodes)?;
         let pad_code = state.analysis_code(user_code);
-        self.analyzer.set_source(pad_code.code_string())?;
+        self.analyzer.get().set_source(pad_code.code_string())?;
         let wrapped_offset = pad_code.user_offset_to_output_offset(hover_offset)? as u32;
         let text_range = TextRange::new(wrapped_offset.into(), wrapped_offset.into());
-        let hover_text = self.analyzer.hover(text_range, false)?;
-        let hover_markdown = self.analyzer.hover(text_range, true)?;
+        let hover_text = self.analyzer.get().hover(text_range, false)?;
+        let hover_markdown = self.analyzer.get().hover(text_range, true)?;
         match (hover_text, hover_markdown) {
             (Some(data_text), Some(data_markdown)) => Ok((
                 data_text.info.markup.into(),
@@ -624,6 +632,15 @@ impl EvalContext {
 
     pub fn set_opt_level(&mut self, level: &str) -> Result<(), Error> {
         self.committed_state.set_opt_level(level)
+    }
+
+    /// parlab's patch: with `Some(key)`, a cell is rebuilt by rerunning the
+    /// rustc command cargo last ran for a cell, while `Cargo.toml`,
+    /// `Cargo.lock`, the cargo command, the environment and `key` are what
+    /// they were then. `key` stands for what evcxr cannot see, such as the
+    /// sources of path dependencies. `None` (the default): cargo each time.
+    pub fn set_fast_rebuild(&mut self, key: Option<String>) {
+        self.committed_state.config.fast_rebuild = key;
     }
 
     pub fn set_time_passes(&mut self, value: bool) {
@@ -707,7 +724,11 @@ impl EvalContext {
     ) -> Result<EvalOutputs, Error> {
         self.write_cargo_toml(state)?;
         let analysis_code = state.analysis_code(user_code.clone());
-        if let Err(errors) = self.fix_variable_types(state, analysis_code) {
+        // parlab's patch: a cell that defines no variable does not wait
+        // for rust-analyzer (see background_analysis.rs).
+        if !crate::background_analysis::may_define_variables(&user_code.code_string()) {
+            self.analyzer.warm(analysis_code.code_string());
+        } else if let Err(errors) = self.fix_variable_types(state, analysis_code) {
             let mut check_res = self.check(user_code.clone(), state.clone(), code_info)?;
             if !check_res.is_empty() {
                 // Do one round of trying to fix errors, otherwise code like the following can end
@@ -726,6 +747,8 @@ impl EvalContext {
             }
             return Err(errors);
         }
+        // parlab's patch: rust-analyzer's share of a cell, for tracing.
+        phases.phase_complete("Analysis");
         // In some circumstances we may need a few tries before we get the code right. Note that
         // we'll generally give up sooner than this if there's nothing left that we think we can
         // fix. The limit is really to prevent retrying indefinitely in case our "fixing" of things
@@ -830,14 +853,14 @@ impl EvalContext {
         state: &mut ContextState,
         code: CodeBlock,
     ) -> Result<(), Error> {
-        self.analyzer.set_source(code.code_string())?;
+        self.analyzer.get().set_source(code.code_string())?;
         for (
             variable_name,
             VariableInfo {
                 type_name,
                 is_mutable,
             },
-        ) in self.analyzer.top_level_variables("evcxr_analysis_wrapper")
+        ) in self.analyzer.get().top_level_variables("evcxr_analysis_wrapper")
         {
             // We don't want to try to store evcxr_variable_store into itself, so we ignore it.
             if variable_name == "evcxr_variable_store" {

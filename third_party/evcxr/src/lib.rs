@@ -24,6 +24,8 @@ mod item;
 mod module;
 mod runtime;
 mod rust_analyzer;
+// parlab's patch: rust-analyzer off the critical path.
+mod background_analysis;
 mod statement_splitter;
 mod toml_parse;
 mod use_trees;

@@ -27,6 +27,8 @@ use std::process::Command;
 
 mod artifacts;
 pub(crate) mod cache;
+// parlab's patch: the fast rebuild of a cell.
+mod fast;
 
 pub(crate) const CORE_EXTERN_ENV: &str = "EVCXR_CORE_EXTERN";
 pub(crate) const CACHE_ENABLED_ENV: &str = "EVCXR_CACHE_ENABLED";
@@ -123,6 +125,8 @@ fn rename_or_copy_so_file(src: &Path, dest: &Path) -> Result<(), Error> {
 pub(crate) struct Module {
     build_num: i32,
     last_allow_static: Option<bool>,
+    /// parlab's patch: the cell's rustc command, once cargo has run it.
+    fast: Option<fast::FastBuild>,
 }
 
 const CRATE_NAME: &str = "ctx";
@@ -132,6 +136,7 @@ impl Module {
         Ok(Module {
             build_num: 0,
             last_allow_static: None,
+            fast: None,
         })
     }
 
@@ -192,24 +197,61 @@ impl Module {
         let so_path_file = config.crate_dir().join(EXECUTION_SO_PATH_FILE);
         command.env(EXECUTION_SO_PATH_ENV, &so_path_file);
 
-        match fs::remove_file(&so_path_file) {
-            Ok(()) => {}
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-            Err(error) => return Err(error.into()),
-        }
-
-        let cargo_output = run_cargo(command, code_block)?;
-        if config.time_passes {
-            let output = String::from_utf8_lossy(&cargo_output.stderr);
-            eprintln!("{output}");
-        }
-
-        let so_file = match fs::read_to_string(&so_path_file) {
-            Ok(path) => PathBuf::from(path),
-            Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-                compiled_so_path(&cargo_output.stdout)?
+        // parlab's patch: rerun the recorded rustc command when nothing
+        // cargo looks at has changed, else have cargo record it.
+        let fast_key = || {
+            if config.time_passes {
+                return None;
             }
-            Err(error) => return Err(error.into()),
+            let cargo = config.cargo_command("build");
+            fast::key(config.fast_rebuild.as_deref(), config.crate_dir(), &cargo)
+        };
+        let key_before = fast_key();
+        let fast_built = match (&self.fast, key_before) {
+            (Some(fast), Some(key)) => match fast.run(key, code_block)? {
+                fast::Outcome::Built(so) => Some(so),
+                fast::Outcome::Errors(errors) => bail!(Error::CompilationErrors(errors)),
+                fast::Outcome::Cargo => None,
+            },
+            _ => None,
+        };
+        let record_file = config.crate_dir().join(fast::RECORD_FILE);
+        let so_file = if let Some(so) = fast_built {
+            so
+        } else {
+            if key_before.is_some() {
+                let _ = fs::remove_file(&record_file);
+                command
+                    .env("RUSTC_WORKSPACE_WRAPPER", config.subprocess_path())
+                    .env(crate::runtime::WRAP_RUSTC_ENV, "1")
+                    .env(fast::RECORD_ENV, &record_file);
+            }
+            self.fast = None;
+
+            match fs::remove_file(&so_path_file) {
+                Ok(()) => {}
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                Err(error) => return Err(error.into()),
+            }
+
+            let cargo_output = run_cargo(command, code_block)?;
+            if config.time_passes {
+                let output = String::from_utf8_lossy(&cargo_output.stderr);
+                eprintln!("{output}");
+            }
+
+            let so_file = match fs::read_to_string(&so_path_file) {
+                Ok(path) => PathBuf::from(path),
+                Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+                    compiled_so_path(&cargo_output.stdout)?
+                }
+                Err(error) => return Err(error.into()),
+            };
+            // Keyed after the build: cargo may have written Cargo.lock.
+            if let Some(key) = fast_key() {
+                self.fast = fast::FastBuild::read(&record_file, key);
+            }
+            so_file
         };
 
         let copied_so_file = so_file.with_file_name(shared_object_name_from_crate_name(&format!(
@@ -331,6 +373,9 @@ pub(crate) fn wrap_rustc_helper() -> Result<i32> {
             cache_miss.update_cache(&artifacts)?;
         }
         report_execution_so(&command)?;
+        if execution_so_source(&command).is_some() {
+            fast::record_if_asked(&command)?;
+        }
     }
 
     Ok(output.status.code().unwrap_or(-1))

@@ -112,8 +112,14 @@ impl RustAnalyzer {
         self.current_source = source;
         let mut change = ra_hir::ChangeWithProcMacros::default();
 
-        std::fs::write(self.source_file.as_path(), &*self.current_source)
-            .with_context(|| format!("Failed to write {:?}", self.source_file))?;
+        // parlab's patch: analysis may run on a background thread while a
+        // cell compiles from the same `src/lib.rs`, so the file is only
+        // created when missing (cargo's manifest needs it to exist); the
+        // analysed text lives in the VFS.
+        if std::fs::metadata(self.source_file.as_path()).is_err() {
+            std::fs::write(self.source_file.as_path(), &*self.current_source)
+                .with_context(|| format!("Failed to write {:?}", self.source_file))?;
+        }
         self.vfs.set_file_contents(
             self.source_file.clone().into(),
             Some(self.current_source.bytes().collect()),
@@ -130,6 +136,13 @@ impl RustAnalyzer {
         if cargo_toml != self.last_cargo_toml {
             self.load_cargo_toml(&mut change)?;
             self.last_cargo_toml = cargo_toml;
+            // parlab's patch: loading read `src/lib.rs` from disk, which
+            // may hold a cell's compiled code rather than the analysed text.
+            self.vfs.set_file_contents(
+                self.source_file.clone().into(),
+                Some(self.current_source.bytes().collect()),
+            );
+            change.change_file(self.source_file_id, Some(self.current_source.clone()));
         }
 
         self.analysis_host.apply_change(change);
@@ -631,3 +644,4 @@ mod test {
         assert!(is_type_valid("Foo<42>"));
     }
 }
+

@@ -190,6 +190,25 @@ impl Setup {
         Some(SharedSet { deps, settings })
     }
 
+    /// What evcxr's fast rebuild of a cell (third_party/README.md) cannot
+    /// see for itself: the sources of path crates linked into each cell
+    /// (the shared library's are in its name, hence in `Cargo.toml`).
+    /// `None` turns the fast rebuild off (`PARLAB_FAST_REBUILD=0`).
+    pub(super) fn rebuild_key(&self, build: &parlab_magics::BuildSettings) -> Option<String> {
+        if std::env::var_os("PARLAB_FAST_REBUILD").is_some_and(|v| v == "0") {
+            return None;
+        }
+        let mut key = String::from("parlab");
+        for (name, spec) in &build.deps {
+            if self.sharing_off || self.unshared.contains(name) {
+                if let Some(dir) = shared::spec_path(spec) {
+                    key.push_str(&format!("; {name}@{}", shared::sources_stamp(&dir)));
+                }
+            }
+        }
+        Some(key)
+    }
+
     /// Folds the kernel's lines into `code` (already path-protected):
     /// pending `:dep` lines, the set-up call if due, and the shared
     /// library's anchor. `build` is the session's build settings with the
@@ -208,6 +227,14 @@ impl Setup {
                     anchor = self.shared.anchor();
                 }
                 Err(e) => crate::server::log(format!("could not write the shared library's sources: {e}")),
+            }
+        } else {
+            // Nothing left to share (its only crate could not join it): a
+            // shared library queued for an earlier attempt must not be
+            // added, or the cell fails on it again.
+            self.pending_deps.retain(|d| fold::dep_name(d) != shared::PACKAGE);
+            if self.last_good.as_ref().is_none_or(|s| s.deps.is_empty()) {
+                self.shared_added = None;
             }
         }
         let init = self.process == Process::InitPending;
