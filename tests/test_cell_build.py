@@ -93,3 +93,19 @@ def test_a_variable_defined_while_analysis_runs_behind(tmp_path):
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_a_cell_moves_only_the_variables_it_names(kernel):
+    slot = slot_dir(kernel)
+    ok(kernel, 'let mut kept = vec![1u64, 2];\nlet note = String::from("hi");')
+    assert ok(kernel, "7 * 6").result == "42"
+    generated = (slot / "src" / "lib.rs").read_text()
+    assert "take_variable::<" not in generated, "a cell naming no variable loads none"
+    assert ok(kernel, "kept.push(3); kept.len()").result == "3"
+    generated = (slot / "src" / "lib.rs").read_text()
+    assert 'take_variable::<Vec<u64>>(stringify!(kept))' in generated
+    assert "stringify!(note)" not in generated
+    # A name inside a format string is a use.
+    assert ok(kernel, 'println!("{note} {kept:?}");').stdout == "hi [1, 2, 3]\n"
+    assert run(kernel, 'panic!("boom")').status == "error"
+    assert ok(kernel, "note.len() + kept.len()").result == "5"

@@ -15,8 +15,11 @@ class ParlabKernelTests(jupyter_kernel_test.KernelTests):
     @classmethod
     def setUpClass(cls):
         cls.km, cls.kc = start_new_kernel(kernel_name=cls.kernel_name, startup_timeout=120)
-        # The first cell waits for the evaluation context; not a protocol matter.
+        # The first cell waits for the evaluation context, and the first that
+        # names the runtime for it to be added; not protocol matters (the
+        # suite allows a reply 15 s).
         run(cls.kc, "1", timeout=FIRST_CELL_TIMEOUT)
+        run(cls.kc, "use parlab::prelude::*;", timeout=FIRST_CELL_TIMEOUT)
 
     code_hello_world = 'println!("hello, world");'
     code_stderr = 'eprintln!("oops");'

@@ -827,6 +827,8 @@ impl EvalContext {
         callbacks: &mut EvalCallbacks,
     ) -> Result<ExecutionArtifacts, Error> {
         let code = state.code_to_compile(user_code, compilation_mode);
+        // parlab's patch: the generated code's share, for tracing.
+        phases.phase_complete("Code");
         let so_file = self.module.compile(&code, &state.config)?;
 
         if compilation_mode == CompilationMode::NoCatchExpectError {
@@ -1653,6 +1655,9 @@ impl ContextState {
             || !self.stored_variable_states.is_empty()
             || self.async_mode
             || self.allow_question_mark;
+        // parlab's patch: only the variables the cell names (mentioned.rs).
+        let text = user_code.code_string();
+        let named = crate::mentioned::words(&text);
         let mut code = CodeBlock::new();
         if self.allow_question_mark {
             code = code.add_all(self.error_trait_code(false));
@@ -1677,9 +1682,10 @@ impl ContextState {
                 )
                 .generated("}")
                 .generated("let evcxr_variable_store = unsafe {&mut *evcxr_variable_store};")
-                .add_all(self.check_variable_statements())
-                .add_all(self.load_variable_statements());
-            user_code = user_code.add_all(self.store_variable_statements(VariableMoveState::New));
+                .add_all(self.check_variable_statements(&named))
+                .add_all(self.load_variable_statements(&named));
+            user_code =
+                user_code.add_all(self.store_variable_statements(VariableMoveState::New, &named));
         } else {
             code = code.generated("evcxr_variable_store: *mut u8) -> *mut u8 {");
         }
@@ -1734,16 +1740,21 @@ impl ContextState {
             code = code.add_all(user_code);
         }
         if needs_variable_store {
-            code = code.add_all(self.store_variable_statements(VariableMoveState::Available));
+            code =
+                code.add_all(self.store_variable_statements(VariableMoveState::Available, &named));
         }
         code = code.generated("evcxr_variable_store");
         code.generated("}")
     }
 
-    fn store_variable_statements(&self, move_state: VariableMoveState) -> CodeBlock {
+    fn store_variable_statements(
+        &self,
+        move_state: VariableMoveState,
+        named: &std::collections::HashSet<&str>,
+    ) -> CodeBlock {
         let mut statements = CodeBlock::new();
         for (var_name, var_state) in &self.variable_states {
-            if var_state.move_state == move_state {
+            if var_state.move_state == move_state && named.contains(var_name.as_str()) {
                 statements.pack_variable(
                     var_name.clone(),
                     format!(
@@ -1758,9 +1769,12 @@ impl ContextState {
         statements
     }
 
-    fn check_variable_statements(&self) -> CodeBlock {
+    fn check_variable_statements(&self, named: &std::collections::HashSet<&str>) -> CodeBlock {
         let mut statements = CodeBlock::new().generated("{let mut vars_ok = true;");
         for (var_name, var_state) in &self.stored_variable_states {
+            if !named.contains(var_name.as_str()) {
+                continue;
+            }
             statements = statements.generated(format!(
                 "vars_ok &= evcxr_variable_store.check_variable::<{}>(stringify!({var_name}));",
                 var_state.type_name
@@ -1770,9 +1784,12 @@ impl ContextState {
     }
 
     // Returns code to load values from the variable store back into their variables.
-    fn load_variable_statements(&self) -> CodeBlock {
+    fn load_variable_statements(&self, named: &std::collections::HashSet<&str>) -> CodeBlock {
         let mut statements = CodeBlock::new();
         for (var_name, var_state) in &self.stored_variable_states {
+            if !named.contains(var_name.as_str()) {
+                continue;
+            }
             let mutability = if var_state.is_mut { "mut " } else { "" };
             statements.load_variable(format!(
                 "let {}{} = evcxr_variable_store.take_variable::<{}>(stringify!({}));",

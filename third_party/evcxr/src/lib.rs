@@ -26,6 +26,8 @@ mod runtime;
 mod rust_analyzer;
 // parlab's patch: rust-analyzer off the critical path.
 mod background_analysis;
+// parlab's patch: a cell loads only the variables it names.
+mod mentioned;
 mod statement_splitter;
 mod toml_parse;
 mod use_trees;
