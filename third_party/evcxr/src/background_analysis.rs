@@ -13,18 +13,22 @@
 // (or finds it done).
 
 use crate::rust_analyzer::RustAnalyzer;
+use std::path::PathBuf;
 use std::thread::JoinHandle;
 
 pub(crate) struct Analyzer {
     ready: Option<RustAnalyzer>,
     warming: Option<JoinHandle<RustAnalyzer>>,
+    /// The crate directory, to start afresh after a panic.
+    root: PathBuf,
 }
 
 impl Analyzer {
-    pub(crate) fn new(analyzer: RustAnalyzer) -> Analyzer {
+    pub(crate) fn new(analyzer: RustAnalyzer, root: PathBuf) -> Analyzer {
         Analyzer {
             ready: Some(analyzer),
             warming: None,
+            root,
         }
     }
 
@@ -49,6 +53,7 @@ impl Analyzer {
     pub(crate) fn warm(&mut self, source: String) {
         let before = self.warming.take();
         let ready = self.ready.take();
+        let root = self.root.clone();
         let spawned = std::thread::Builder::new()
             .name("evcxr-analysis".to_owned())
             .spawn(move || {
@@ -60,10 +65,19 @@ impl Analyzer {
                     (None, Some(analyzer)) => analyzer,
                     (None, None) => unreachable!("the analyzer is either ready or warming"),
                 };
-                if analyzer.set_source(source).is_ok() {
-                    analyzer.top_level_variables("evcxr_analysis_wrapper");
+                // A panic in the analysis (rust-analyzer's crates, or an
+                // unexpected state) must not end the session: the next
+                // analysis starts from a fresh analyzer, std reloaded.
+                let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+                    if analyzer.set_source(source).is_ok() {
+                        analyzer.top_level_variables("evcxr_analysis_wrapper");
+                    }
+                    analyzer
+                }));
+                match analysed {
+                    Ok(analyzer) => analyzer,
+                    Err(_) => RustAnalyzer::new(&root).expect("a fresh rust-analyzer"),
                 }
-                analyzer
             });
         match spawned {
             Ok(handle) => self.warming = Some(handle),

@@ -35,6 +35,20 @@ pub(crate) fn get_library_names(config: &Config) -> Result<Vec<String>> {
 }
 
 pub(crate) fn validate_dep(dep: &str, dep_config: &str, config: &Config) -> Result<()> {
+    // parlab's patch: the session's lock file is put back afterwards. The
+    // dummy manifest's `cargo metadata` rewrote it for the dummy's one
+    // dependency, so the next build resolved every crate of the session
+    // again, with a round trip to the registry's index for each.
+    let lock_file = config.crate_dir().join("Cargo.lock");
+    let lock = std::fs::read(&lock_file).ok();
+    let result = validate_dep_in_crate_dir(dep, dep_config, config);
+    if let Some(lock) = lock {
+        std::fs::write(&lock_file, lock)?;
+    }
+    result
+}
+
+fn validate_dep_in_crate_dir(dep: &str, dep_config: &str, config: &Config) -> Result<()> {
     std::fs::write(
         config.crate_dir().join("Cargo.toml"),
         format!(

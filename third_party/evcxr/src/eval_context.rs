@@ -432,6 +432,7 @@ impl EvalContext {
         let tmpdir_path = tmpdir_var.get_path()?;
         let opt_tmpdir = tmpdir_var.get_opt_tmpdir();
         let analyzer = RustAnalyzer::new(&tmpdir_path)?;
+        let analyzer_root = tmpdir_path.clone();
         let module = Module::new()?;
         let mut initial_config =
             create_initial_config(tmpdir_path, subprocess_command.get_program().into())?;
@@ -448,7 +449,7 @@ impl EvalContext {
             module,
             child_process,
             stdout_sender,
-            analyzer: crate::background_analysis::Analyzer::new(analyzer),
+            analyzer: crate::background_analysis::Analyzer::new(analyzer, analyzer_root),
             initial_config,
         };
         let outputs = EvalContextOutputs {
@@ -634,6 +635,12 @@ impl EvalContext {
         self.committed_state.set_opt_level(level)
     }
 
+    /// parlab's patch: waits for a background analysis (see
+    /// background_analysis.rs) to finish.
+    pub(crate) fn wait_for_analysis(&mut self) {
+        self.analyzer.get();
+    }
+
     /// parlab's patch: with `Some(key)`, a cell is rebuilt by rerunning the
     /// rustc command cargo last ran for a cell, while `Cargo.toml`,
     /// `Cargo.lock`, the cargo command, the environment and `key` are what
@@ -806,7 +813,16 @@ impl EvalContext {
 
                 Err(Error::TypeRedefinedVariablesLost(variables)) => {
                     for variable in &variables {
-                        state.variable_states.remove(variable);
+                        // parlab's patch: a variable the cell defines again
+                        // keeps its new definition (the check runs before
+                        // the cell's code: only the stored value is lost).
+                        // Since a cell loads only the variables it names
+                        // (mentioned.rs), this is where a stale one is met.
+                        if state.variable_states.get(variable).map(|v| v.move_state)
+                            != Some(VariableMoveState::New)
+                        {
+                            state.variable_states.remove(variable);
+                        }
                         state.stored_variable_states.remove(variable);
                         self.committed_state.variable_states.remove(variable);
                         self.committed_state.stored_variable_states.remove(variable);

@@ -174,10 +174,12 @@ impl RustAnalyzer {
                     let Some(body) = function.body() else {
                         continue;
                     };
-                    let module = sema
-                        .scope(function.syntax())
-                        .map(|scope| scope.module())
-                        .unwrap();
+                    // parlab's patch: no scope (the file is not in the
+                    // loaded crate graph) is no variables, not a panic.
+                    let Some(module) = sema.scope(function.syntax()).map(|scope| scope.module())
+                    else {
+                        continue;
+                    };
                     for statement in body.statements() {
                         if let ast::Stmt::LetStmt(let_stmt) = statement
                             && let Some(pat) = let_stmt.pat()

@@ -54,10 +54,18 @@ impl Recorded {
             .collect::<Option<Vec<_>>>()?;
         let env = std::env::vars_os()
             .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+            // Not the wrapper's own variables, nor cargo's jobserver,
+            // whose file descriptors end with the cargo process.
             .filter(|(k, _)| {
-                k != RECORD_ENV
-                    && k != crate::runtime::WRAP_RUSTC_ENV
-                    && k != "RUSTC_WORKSPACE_WRAPPER"
+                ![
+                    RECORD_ENV,
+                    crate::runtime::WRAP_RUSTC_ENV,
+                    "RUSTC_WORKSPACE_WRAPPER",
+                    "CARGO_MAKEFLAGS",
+                    "MAKEFLAGS",
+                    "MFLAGS",
+                ]
+                .contains(&k.as_str())
             })
             .collect();
         Some(Recorded {
