@@ -59,10 +59,12 @@
 
 mod counters;
 #[cfg(feature = "interpose")]
+mod got;
+#[cfg(feature = "interpose")]
 mod interpose;
 #[cfg(feature = "interpose")]
 mod track;
 
 pub use counters::{api, Api, Armed, Counters, Totals, API_ENV, TAG_SLOTS, VERSION};
 #[cfg(feature = "interpose")]
-pub use interpose::publish;
+pub use interpose::{arm_stats, publish};
