@@ -216,21 +216,32 @@ pub(crate) fn restore(st: &mut State) {
     fence(SeqCst);
 }
 
-/// The current value of every slot of every loaded object, with the
-/// function it calls (for tests: what they hold armed and after).
+/// A slot as [`slots`] lists it.
 #[cfg(test)]
-pub(crate) fn slots() -> Vec<(usize, &'static CStr, usize)> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Listed {
+    pub(crate) object: String,
+    pub(crate) func: &'static CStr,
+    pub(crate) slot: usize,
+    pub(crate) value: usize,
+}
+
+/// Every slot of every loaded object and what it holds now (for tests:
+/// what they hold armed and after).
+#[cfg(test)]
+pub(crate) fn slots() -> Vec<Listed> {
     unsafe extern "C" fn each(info: *mut DlPhdrInfo, _: usize, data: *mut c_void) -> c_int {
-        let out = &mut *(data as *mut Vec<(usize, &'static CStr, usize)>);
+        let out = &mut *(data as *mut Vec<Listed>);
         let o = scan(&*info);
         for (slot, f) in o.slots {
-            out.push((slot, NAMES[f as usize], (*(slot as *const AtomicUsize)).load(Relaxed)));
+            let value = (*(slot as *const AtomicUsize)).load(Relaxed);
+            out.push(Listed { object: String::from_utf8_lossy(&o.name).into_owned(), func: NAMES[f as usize], slot, value });
         }
         0
     }
     let mut out = Vec::new();
     // SAFETY: `each` casts `data` back to `out`.
-    unsafe { dl_iterate_phdr(each, (&mut out as *mut Vec<_>).cast()) };
+    unsafe { dl_iterate_phdr(each, (&mut out as *mut Vec<Listed>).cast()) };
     out
 }
 
