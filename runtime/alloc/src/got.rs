@@ -21,7 +21,8 @@
 //! (glibc has relocated most `DT_*` pointers in place; an offset below the
 //! load base is relocated here). A slot is written only if it holds
 //! glibc's function (looked up once in libc's own handle) or, for a lazy
-//! `JUMP_SLOT` not yet bound, an address inside its object (the PLT stub):
+//! `JUMP_SLOT` not yet bound (of a symbol its object does not define), an
+//! address inside its object (the PLT stub):
 //! a slot bound to another allocator (an `LD_PRELOAD`ed one) is left
 //! alone, and so is every slot of an object where one slot holds anything
 //! else (an object still being relocated by a `dlopen` on another thread).
@@ -130,8 +131,10 @@ const R_X86_64_JUMP_SLOT: u32 = 7;
 struct Object {
     base: usize,
     name: Box<[u8]>,
-    /// Each slot's address and which of [`NAMES`] it calls.
-    slots: Vec<(usize, u8)>,
+    /// Each slot's address, which of [`NAMES`] it calls, and whether it
+    /// may be unbound yet (a `JUMP_SLOT` for a symbol the object does not
+    /// define: lazily bound, it holds its PLT stub until the first call).
+    slots: Vec<(usize, u8, bool)>,
     /// Its `PT_GNU_RELRO` pages, `[lo, hi)`, as glibc protects them (the
     /// last partial page stays writable).
     relro: (usize, usize),
@@ -233,7 +236,7 @@ pub(crate) fn slots() -> Vec<Listed> {
     unsafe extern "C" fn each(info: *mut DlPhdrInfo, _: usize, data: *mut c_void) -> c_int {
         let out = &mut *(data as *mut Vec<Listed>);
         let o = scan(&*info);
-        for (slot, f) in o.slots {
+        for (slot, f, _) in o.slots {
             let value = (*(slot as *const AtomicUsize)).load(Relaxed);
             out.push(Listed { object: String::from_utf8_lossy(&o.name).into_owned(), func: NAMES[f as usize], slot, value });
         }
@@ -294,11 +297,11 @@ unsafe extern "C" fn patch_one(info: *mut DlPhdrInfo, size: usize, data: *mut c_
     // All the object's slots, or none (see the module's doc).
     let mut writes = [(0usize, 0usize); 64];
     let start = st.saved.len();
-    for &(slot, f) in &o.slots {
+    for &(slot, f, may_be_lazy) in &o.slots {
         let old = (*(slot as *const AtomicUsize)).load(Relaxed);
         let f_ = f as usize;
         let ours = old == st.glibc[f_] || old == st.counting[f_];
-        let lazy = (o.extent.0..o.extent.1).contains(&old);
+        let lazy = may_be_lazy && (o.extent.0..o.extent.1).contains(&old);
         if !ours && !lazy {
             st.saved.truncate(start);
             return 0;
@@ -466,7 +469,7 @@ unsafe fn scan(info: &DlPhdrInfo) -> Object {
             let slot = base.wrapping_add(r.offset as usize);
             if let Some(f) = NAMES.iter().position(|n| *n == name) {
                 if slot % 8 == 0 {
-                    o.slots.push((slot, f as u8));
+                    o.slots.push((slot, f as u8, kind == R_X86_64_JUMP_SLOT && sym.shndx == 0));
                 }
             }
         }
