@@ -13,7 +13,7 @@
 //! executable's GOT slots, bound to whatever the counting allocator left
 //! there: what a cell's code pays (its calls go through its own library's
 //! slots, switched the same way). Rounds alternate; each
-//! figure is the median over 61 rounds of 1M `Box::new(u64)` + drop
+//! figure is the median over 101 rounds of 1M `Box::new(u64)` + drop
 //! (ratios and differences taken within a round, against that round's
 //! plain loop), timed in the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`:
 //! the machine is shared, and time spent descheduled is no allocator's).
@@ -129,7 +129,7 @@ fn main() {
     assert_eq!(((api.net)(g << 16 | 5), (api.untracked)()), (8 * N as i64, 0), "ground truth: the Net table holds the N boxes kept");
     drop(kept);
 
-    const ROUNDS: usize = 61;
+    const ROUNDS: usize = 101;
     let [mut idle, mut plain, mut armed, mut tagged, mut untagged] = std::array::from_fn(|_| Vec::with_capacity(ROUNDS));
     let (mut idle_ratio, mut armed_ratio) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
     for r in 0..ROUNDS {
