@@ -229,6 +229,10 @@ mod got_slots {
     #[test]
     fn armed_the_slots_hold_the_counting_functions_and_disarmed_glibcs_again() {
         let _one = serial();
+        let mut libc = [0; got::N];
+        assert!(got::resolve(&mut libc));
+        let scope: Vec<usize> = got::NAMES.iter().map(|n| glibc(n)).collect();
+        assert_eq!(scope, libc, "the executable defines none of them: the global scope's are libc's");
         let idle = got::slots();
         let exe_malloc = idle.iter().find(|s| s.object.is_empty() && s.func == c"malloc").expect("the executable calls malloc through its GOT");
         assert_eq!(exe_malloc.value, glibc(c"malloc"), "idle, the executable's calls go to glibc directly");
