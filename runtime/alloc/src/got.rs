@@ -32,8 +32,10 @@
 //! **Cheap to repeat.** The slot list of each object is cached (keyed by
 //! its load base and name; dropped whole when an object is unloaded,
 //! `dlpi_subs`), so an arm after the first is the walk, two loads per slot
-//! and two `mprotect`s per object with read-only slots (`alloc_arm_disarm_us`
-//! in BENCHMARKS.md). The walk runs inside `dl_iterate_phdr`'s callback,
+//! and two `mprotect`s per object with read-only slots, each way: an arm +
+//! disarm pair measured 21–34 µs in `bench_alloc` (5 objects, 2 of them
+//! with read-only slots: the `mprotect`s are most of it) and 37–47 µs in
+//! the kernel after 2–40 cells (`alloc_arm_disarm_us` in BENCHMARKS.md). The walk runs inside `dl_iterate_phdr`'s callback,
 //! where the loader's lock keeps objects from being unloaded under it.
 //!
 //! **Thread safety.** Each store is one aligned 8-byte store: a thread
