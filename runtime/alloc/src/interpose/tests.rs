@@ -254,6 +254,46 @@ mod got_slots {
     }
 
     #[test]
+    fn arming_and_disarming_while_other_threads_allocate() {
+        let _one = serial();
+        let idle = got::slots();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut sum = 0usize;
+                    let mut rounds = 0usize;
+                    while !stop.load(Relaxed) {
+                        let v: Vec<usize> = (0..black_box(100 + w)).collect();
+                        sum += v.iter().sum::<usize>();
+                        let s = black_box(format!("{rounds}"));
+                        let copy = unsafe { strdup(black_box(std::ffi::CString::new(s).unwrap()).as_ptr()) };
+                        sum += unsafe { CStr::from_ptr(copy) }.to_bytes().len();
+                        unsafe { libc_free(black_box(copy).cast()) };
+                        rounds += 1;
+                    }
+                    (sum, rounds)
+                })
+            })
+            .collect();
+        for _ in 0..500 {
+            drop(API.armed());
+        }
+        stop.store(true, Relaxed);
+        for (w, t) in workers.into_iter().enumerate() {
+            let (sum, rounds) = t.join().unwrap();
+            let digits: usize = (0..rounds).map(|r| r.to_string().len()).sum();
+            assert_eq!(sum, rounds * ((100 + w) * (99 + w) / 2) + digits, "every block intact");
+        }
+        let after = got::slots();
+        assert!(after.iter().all(|s| counting_fn(s.value).is_none()), "no slot left switched");
+        for s in idle.iter().filter(|s| s.value == glibc(s.func)) {
+            assert!(after.contains(s), "{s:?} back to glibc's");
+        }
+    }
+
+    #[test]
     fn libc_internal_calls_are_counted() {
         let _one = serial();
         let _armed = API.armed();
