@@ -318,7 +318,7 @@ mod got_slots {
     /// `plt` builds calls through a lazily bound PLT (`JUMP_SLOT`), the
     /// other through the GOT (`-fno-plt`, `GLOB_DAT`, as Rust does).
     fn library(stem: &str, plt: bool) -> *mut c_void {
-        let dir = std::env::temp_dir().join(format!("parlab-got-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("parlab-got-{}-{stem}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let c = dir.join("grab.c");
         std::fs::write(&c, "#include <stdlib.h>\nvoid *grab(size_t n) { return malloc(n); }\nvoid give(void *p) { free(p); }\n").unwrap();
@@ -334,6 +334,8 @@ mod got_slots {
         // SAFETY: a library of two plain functions.
         let h = unsafe { dlopen(path.as_ptr(), RTLD_LAZY) };
         assert!(!h.is_null());
+        // Mapped now: the files can go.
+        let _ = std::fs::remove_dir_all(&dir);
         h
     }
 
