@@ -1,28 +1,36 @@
 //! Benchmark of the counting allocator: what it costs an allocation when
-//! idle (always installed, no reader), when armed, and under `%mprun`.
+//! idle (no reader), when armed, and under `%mprun`, and what arming costs.
 //!
-//! `cargo run --release --example bench_alloc 2>/dev/null | grep -v PARLAB`
-//! (a workspace build; this example links `parlab-alloc` with `interpose`,
-//! as the kernel does) prints `name value unit` lines.
+//! `cargo build --release --locked --workspace --all-targets &&
+//! target/release/examples/bench_alloc 2>/dev/null | grep -v PARLAB`
+//! (this example links `parlab-alloc` with `interpose`, as the kernel
+//! does) prints `name value unit` lines.
 //!
 //! One `#[global_allocator]` serves every round, switched by a flag it
 //! reads either way: plain rounds call glibc's `__libc_malloc`/`__libc_free`
-//! directly, the others this binary's interposed `malloc`/`free`. Rounds
-//! alternate; each figure is the median over 61 rounds of 1M
-//! `Box::new(u64)` + drop (ratios and differences taken within a round,
-//! against that round's plain loop),
-//! timed in the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`: the machine
-//! is shared, and time spent descheduled is no allocator's).
+//! directly (after the same alignment test as std's `System`), the others
+//! std's `System` allocator, i.e. `malloc`/`free` through this
+//! executable's GOT slots, bound to whatever the counting allocator left
+//! there: what a cell's code pays (its calls go through its own library's
+//! slots, switched the same way). Rounds alternate; each
+//! figure is the median over 101 rounds of 1M `Box::new(u64)` + drop
+//! (ratios and differences taken within a round, against that round's
+//! plain loop), timed in the thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`:
+//! the machine is shared, and time spent descheduled is no allocator's).
 //!
-//! - `alloc_counting_overhead_ratio`: interposed, no reader armed (what
-//!   every allocation of the kernel pays) ÷ plain. Goal ≤ 1.02.
-//! - `alloc_armed_overhead_ratio`: interposed with a reader armed
+//! - `alloc_counting_overhead_ratio`: through the GOT, no reader armed
+//!   (what every allocation of the kernel pays) ÷ plain. Goal ≤ 1.02.
+//! - `alloc_armed_overhead_ratio`: through the GOT with a reader armed
 //!   (`measure`, `%memit`, `%timeit`'s counted call) ÷ plain.
 //! - `mprun_overhead_ns_per_alloc`: the loop as a profiled line of
 //!   `%mprun`'s statement (the thread's tag set: every block entered in
 //!   the Net table and removed at its free) minus plain, per allocation.
 //!   Goal ≤ 20 ns. `mprun_untagged_overhead_ns_per_alloc`: the same loop
 //!   in the statement outside any profiled line (counted, not entered).
+//! - `alloc_arm_disarm_us`: one first-reader `arm` + last-reader `disarm`
+//!   (every loaded object's slots switched and put back), median of 2,001
+//!   pairs in wall time; `alloc_arm_objects` and `alloc_arm_slots` say how
+//!   many objects the walk saw and how many slots it switched.
 //! - `mprun_overhead_ns_per_hit`: `%mprun -f distance distance()` (the
 //!   instrumenter's real output, the checked-in fixture: 3,040,206 line
 //!   events) minus the original `distance()`, per line hit.
@@ -37,32 +45,40 @@ include!("../tests/fixtures/lprun_distance.rs");
 include!("../tests/fixtures/random_matrix.rs");
 include!("../tests/fixtures/chains.rs");
 
-use std::alloc::{GlobalAlloc, Layout};
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 extern "C" {
-    fn malloc(size: usize) -> *mut u8;
-    fn free(p: *mut u8);
     fn __libc_malloc(size: usize) -> *mut u8;
     fn __libc_free(p: *mut u8);
 }
 
-/// True: the interposed functions (this binary's `malloc`); false: glibc's.
-static INTERPOSED: AtomicBool = AtomicBool::new(true);
+/// True: std's `System` (`malloc` through this executable's GOT, as a
+/// cell's code allocates); false: glibc's functions called directly.
+static VIA_GOT: AtomicBool = AtomicBool::new(true);
 
 struct Switch;
 
 // SAFETY: both paths return glibc's blocks of at least `size` bytes,
 // 16-aligned (the benchmark allocates only types with alignment ≤ 16); the
-// interposer adds no header, so either family may free either's blocks.
+// counting functions add no header, so either path may free either's
+// blocks.
 unsafe impl GlobalAlloc for Switch {
     unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        if INTERPOSED.load(Ordering::Relaxed) { malloc(l.size()) } else { __libc_malloc(l.size()) }
+        if VIA_GOT.load(Ordering::Relaxed) {
+            System.alloc(l)
+        } else if l.align() <= 16 && l.align() <= l.size() {
+            // std's own test (its `MIN_ALIGN` is 16 here), so that the two
+            // paths differ only in the function they call.
+            __libc_malloc(l.size())
+        } else {
+            System.alloc(l)
+        }
     }
-    unsafe fn dealloc(&self, p: *mut u8, _: Layout) {
-        if INTERPOSED.load(Ordering::Relaxed) { free(p) } else { __libc_free(p) }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        if VIA_GOT.load(Ordering::Relaxed) { System.dealloc(p, l) } else { __libc_free(p) }
     }
 }
 
@@ -113,7 +129,7 @@ fn main() {
     assert_eq!(((api.net)(g << 16 | 5), (api.untracked)()), (8 * N as i64, 0), "ground truth: the Net table holds the N boxes kept");
     drop(kept);
 
-    const ROUNDS: usize = 61;
+    const ROUNDS: usize = 101;
     let [mut idle, mut plain, mut armed, mut tagged, mut untagged] = std::array::from_fn(|_| Vec::with_capacity(ROUNDS));
     let (mut idle_ratio, mut armed_ratio) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
     for r in 0..ROUNDS {
@@ -122,10 +138,10 @@ fn main() {
         // load between rounds cancels out.
         let mut pair = [0.0; 2];
         for k in [r % 2, 1 - r % 2] {
-            INTERPOSED.store(k == 0, Ordering::Relaxed);
+            VIA_GOT.store(k == 0, Ordering::Relaxed);
             pair[k] = round();
         }
-        INTERPOSED.store(true, Ordering::Relaxed);
+        VIA_GOT.store(true, Ordering::Relaxed);
         {
             let _reading = api.armed();
             armed.push(round());
@@ -156,6 +172,24 @@ fn main() {
     println!("alloc_armed_overhead_ratio {armed_ratio:.3} x");
     println!("mprun_overhead_ns_per_alloc {tagged:.2} ns");
     println!("mprun_untagged_overhead_ns_per_alloc {untagged:.2} ns");
+
+    // One first arm + last disarm: the walk over every loaded object, its
+    // slots switched and put back (the slot lists cached after the first).
+    let pairs: Vec<f64> = (0..2001)
+        .map(|_| {
+            let t = Instant::now();
+            drop(api.armed());
+            t.elapsed().as_nanos() as f64 / 1e3
+        })
+        .collect();
+    let (objects, slots) = {
+        let _reading = api.armed();
+        parlab_alloc::arm_stats()
+    };
+    assert!(slots >= 4, "the executable's and libc's malloc and free at least");
+    println!("alloc_arm_disarm_us {:.2} us", median(pairs));
+    println!("alloc_arm_objects {objects} objects");
+    println!("alloc_arm_slots {slots} slots");
 
     let distance_fn = &FUNCTIONS[..1];
     let plain = (0..15).map(|_| time(|| drop(black_box(plain::distance())))).fold(f64::MAX, f64::min);

@@ -97,10 +97,13 @@ pub struct Totals {
 /// The accessors the executable publishes. `version` changes with the
 /// layout; a reader that finds another version treats counting as off.
 ///
-/// Counting is off until a reader arms it: an idle allocation costs one
-/// load and a branch on top of glibc's (`alloc_counting_overhead_ratio`
-/// in BENCHMARKS.md). A reader holds an [`Armed`] (from [`Api::armed`])
-/// for the span it reads; spans may nest and overlap, on any threads.
+/// Counting is off until a reader arms it: idle, allocations are glibc's
+/// own, uncounted and at no cost (`alloc_counting_overhead_ratio` in
+/// BENCHMARKS.md); the first arm switches every loaded object's GOT slots
+/// to the counting functions, the last disarm puts glibc's back (tens of
+/// µs, `alloc_arm_disarm_us`). A reader holds an [`Armed`] (from
+/// [`Api::armed`]) for the span it reads; spans may nest and overlap, on
+/// any threads.
 #[repr(C)]
 pub struct Api {
     pub version: u32,
@@ -111,8 +114,9 @@ pub struct Api {
     /// [`Counters::reset_peak`] on every thread's block (racy against the
     /// owners' updates: a lost reset only makes a peak larger).
     pub reset_peaks: extern "C" fn(),
-    /// One more reader: counting is on while any is armed. Prefer
-    /// [`Api::armed`], which disarms on drop.
+    /// One more reader: counting is on while any is armed (calls from
+    /// objects loaded before the first arm). Prefer [`Api::armed`], which
+    /// disarms on drop.
     pub arm: extern "C" fn(),
     /// One reader fewer.
     pub disarm: extern "C" fn(),

@@ -1,20 +1,27 @@
-//! The C allocation functions, defined in the executable so that every
-//! loaded object's calls reach them (glibc's "replacing malloc": all of
-//! `malloc`, `free`, `calloc`, `realloc` and the aligned forms are
-//! replaced together, so that every block is counted both ways).
+//! The counting allocation functions, and arming: while a reader is armed,
+//! every loaded object's calls to `malloc`, `free`, `calloc`, `realloc`
+//! and the aligned forms reach them (all together, so that every block is
+//! counted both ways), because [`crate::got`] has put their addresses in
+//! the callers' GOT slots; idle, the slots hold glibc's own functions and
+//! nothing here runs. These functions are not exported (the executable
+//! defines no `malloc`): they are reached only through patched slots.
 //!
-//! **Idle** (no reader armed, [`ARMED`] is 0): each function loads one
-//! word and tail-calls glibc's `__libc_*` function. Blocks are glibc's own
-//! (no header), so `malloc_usable_size` is glibc's, and a block may be
-//! freed whether or not counting was on when it was allocated.
+//! **Blocks are glibc's own** (no header): each function calls glibc's
+//! `__libc_*` function and counts around it, so `malloc_usable_size` is
+//! glibc's, and a block may be freed whether or not counting was on when
+//! it was allocated.
 //!
 //! **Armed** (`%memit`, `%timeit`, `measure`, `%mprun` hold an
-//! [`crate::Armed`]): the same glibc calls, then the thread's
-//! [`Counters`]. `bytes` are the sizes asked for (exact); `live` and `peak`
-//! move by each block's usable size (`malloc_usable_size`, what `free`
-//! can know without a header: 8,008 bytes for an 8,000-byte request), so a
-//! block allocated while idle and freed while armed lowers `live`: the
-//! heap did shrink.
+//! [`crate::Armed`]): the thread's [`Counters`]. `bytes` are the sizes
+//! asked for (exact); `live` and `peak` move by each block's usable size
+//! (`malloc_usable_size`, what `free` can know without a header: 8,008
+//! bytes for an 8,000-byte request), so a block allocated while idle and
+//! freed while armed lowers `live`: the heap did shrink. The functions
+//! still test [`ARMED`] (one load, a predictable branch) and pass straight
+//! to glibc when it is 0: an address of one of them read from a slot
+//! while armed and called after the disarm (a cached function pointer)
+//! then counts nothing, and calls in flight while the slots are being
+//! switched count nothing either.
 //!
 //! **Tracked** (`%mprun` only, see [`crate::track`]): while a thread's
 //! [`Counters::tag`] names a line, each new block is also entered in
@@ -27,16 +34,18 @@
 //! thread exit), and a thread's first armed allocation creates its block
 //! with `__libc_malloc`.
 
-// The C functions are `pub` for the linker (the loader finds them by name),
-// not for Rust callers.
+// The counting functions keep C's names (their tests call them so); they
+// are mangled Rust symbols, not the C ones.
 #![allow(unreachable_pub)]
 
 use crate::counters::{format, sum, Api, Counters, Totals, API_ENV, VERSION};
+use crate::got;
 use crate::track;
 use std::cell::Cell;
 use std::ffi::c_void;
 use std::ptr::null_mut;
 use std::sync::atomic::{AtomicPtr, AtomicUsize, Ordering::*};
+use std::sync::{Mutex, PoisonError};
 
 extern "C" {
     fn __libc_malloc(size: usize) -> *mut c_void;
@@ -54,8 +63,8 @@ extern "C" {
 const ENOMEM: i32 = 12;
 const EINVAL: i32 = 22;
 
-/// The number of armed readers, alone on its cache line: every allocation
-/// of every thread reads it, and only arming writes it.
+/// The number of armed readers, alone on its cache line: every counted
+/// allocation reads it, and only arming writes it (under [`SLOTS`]).
 #[repr(align(64))]
 struct Armed(AtomicUsize);
 static ARMED: Armed = Armed(AtomicUsize::new(0));
@@ -155,10 +164,7 @@ unsafe fn fail(errno: i32) -> *mut c_void {
 
 /// # Safety
 /// C's `malloc`.
-// `inline(never)`: not offered for cross-crate inlining, so that the
-// statics it reads stay local (a RIP-relative load, not through the GOT).
 #[inline(never)]
-#[no_mangle]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
     if !idle() {
         return armed_malloc(size);
@@ -175,7 +181,6 @@ unsafe extern "C" fn armed_malloc(size: usize) -> *mut c_void {
 /// # Safety
 /// C's `free`.
 #[inline(never)]
-#[no_mangle]
 pub unsafe extern "C" fn free(p: *mut c_void) {
     if !idle() {
         return armed_free(p);
@@ -195,7 +200,6 @@ unsafe extern "C" fn armed_free(p: *mut c_void) {
 /// # Safety
 /// C's `calloc`.
 #[inline(never)]
-#[no_mangle]
 pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
     if !idle() {
         return armed_calloc(n, size);
@@ -213,7 +217,6 @@ unsafe extern "C" fn armed_calloc(n: usize, size: usize) -> *mut c_void {
 /// # Safety
 /// C's `realloc`.
 #[inline(never)]
-#[no_mangle]
 pub unsafe extern "C" fn realloc(p: *mut c_void, size: usize) -> *mut c_void {
     if !idle() {
         return armed_realloc(p, size);
@@ -257,7 +260,7 @@ unsafe extern "C" fn armed_realloc(p: *mut c_void, size: usize) -> *mut c_void {
 
 /// # Safety
 /// glibc's `reallocarray`.
-#[no_mangle]
+#[inline(never)]
 pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> *mut c_void {
     match n.checked_mul(size) {
         Some(bytes) => realloc(p, bytes),
@@ -267,7 +270,7 @@ pub unsafe extern "C" fn reallocarray(p: *mut c_void, n: usize, size: usize) -> 
 
 /// # Safety
 /// POSIX `posix_memalign`.
-#[no_mangle]
+#[inline(never)]
 pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, size: usize) -> i32 {
     if !align.is_power_of_two() || align % std::mem::size_of::<usize>() != 0 {
         return EINVAL;
@@ -286,7 +289,7 @@ pub unsafe extern "C" fn posix_memalign(out: *mut *mut c_void, align: usize, siz
 
 /// # Safety
 /// C11's `aligned_alloc`.
-#[no_mangle]
+#[inline(never)]
 pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void {
     if !align.is_power_of_two() {
         return fail(EINVAL);
@@ -297,7 +300,6 @@ pub unsafe extern "C" fn aligned_alloc(align: usize, size: usize) -> *mut c_void
 /// # Safety
 /// glibc's `memalign` (which rounds an alignment up to a power of two).
 #[inline(never)]
-#[no_mangle]
 pub unsafe extern "C" fn memalign(align: usize, size: usize) -> *mut c_void {
     if !idle() {
         return armed_memalign(align, size);
@@ -314,7 +316,6 @@ unsafe extern "C" fn armed_memalign(align: usize, size: usize) -> *mut c_void {
 /// # Safety
 /// glibc's `valloc`.
 #[inline(never)]
-#[no_mangle]
 pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
     if !idle() {
         return armed_valloc(size);
@@ -331,7 +332,6 @@ unsafe extern "C" fn armed_valloc(size: usize) -> *mut c_void {
 /// # Safety
 /// glibc's `pvalloc`.
 #[inline(never)]
-#[no_mangle]
 pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
     if !idle() {
         return armed_pvalloc(size);
@@ -369,15 +369,49 @@ extern "C" fn reset_peaks() {
     }
 }
 
+/// The GOT slots' state; its lock orders arming against disarming.
+static SLOTS: Mutex<got::State> = Mutex::new(got::State::new());
+
+/// The counting functions, in [`got::NAMES`]'s order.
+fn counting() -> [usize; got::N] {
+    [
+        malloc as *const () as usize,
+        free as *const () as usize,
+        calloc as *const () as usize,
+        realloc as *const () as usize,
+        reallocarray as *const () as usize,
+        posix_memalign as *const () as usize,
+        aligned_alloc as *const () as usize,
+        memalign as *const () as usize,
+        valloc as *const () as usize,
+        pvalloc as *const () as usize,
+    ]
+}
+
+/// The first reader switches every loaded object's slots to the counting
+/// functions; others only count themselves in.
 #[inline(never)]
 extern "C" fn arm() {
+    let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if ARMED.0.load(Relaxed) == 0 {
+        got::patch(&mut slots, counting());
+    }
     // SeqCst: allocations after the reader's `arm` returns are counted.
     ARMED.0.fetch_add(1, SeqCst);
 }
 
+/// The last reader puts glibc's functions back in the slots.
 #[inline(never)]
 extern "C" fn disarm() {
-    ARMED.0.fetch_sub(1, SeqCst);
+    let mut slots = SLOTS.lock().unwrap_or_else(PoisonError::into_inner);
+    if ARMED.0.fetch_sub(1, SeqCst) == 1 {
+        got::restore(&mut slots);
+    }
+}
+
+/// Objects the last arm walked and slots it switched (for the benchmark).
+pub fn arm_stats() -> (usize, usize) {
+    SLOTS.lock().unwrap_or_else(PoisonError::into_inner).stats()
 }
 
 extern "C" fn track_begin() -> u32 {

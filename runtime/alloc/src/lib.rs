@@ -8,28 +8,28 @@
 //! binary saw **0** of the 10 allocations of
 //! `for _ in 0..10 { Vec::<u64>::with_capacity(1000); }` run in a cell:
 //! the cell's code allocates through std's `System`, which calls `malloc`.
-//! The dynamic loader resolves `malloc` to the first definition in the
-//! global scope, and the executable comes first, so an executable that
-//! defines the C allocation functions sees every allocation of every object
-//! it loads (the way glibc documents "replacing malloc"): with this
-//! crate's `interpose` feature in the kernel, the same cell counts exactly
-//! 10 allocations and 80,000 bytes.
+//! Every object makes that call through a slot of its global offset table,
+//! so while a reader is armed those slots point at this crate's counting
+//! functions (`got.rs`): the same cell counts exactly 10 allocations and
+//! 80,000 bytes.
 //!
 //! **The two halves.** With the `interpose` feature (the kernel binary,
-//! and test and bench executables), this crate defines `malloc`, `free`,
-//! `calloc`, `realloc`, `reallocarray`, `posix_memalign`, `aligned_alloc`,
-//! `memalign`, `valloc` and `pvalloc` on top of glibc's `__libc_*`
-//! functions (no `dlsym`, which itself calls `calloc`), and [`publish`]es
-//! a table of accessors. Without it (the runtime, which cells link), it is
-//! the reader's half: [`api`] finds that table.
+//! and test and bench executables), this crate holds counting versions of
+//! `malloc`, `free`, `calloc`, `realloc`, `reallocarray`,
+//! `posix_memalign`, `aligned_alloc`, `memalign`, `valloc` and `pvalloc`
+//! on top of glibc's `__libc_*` functions (no `dlsym`, which itself calls
+//! `calloc`), switches the slots on arm, and [`publish`]es a table of
+//! accessors. Without it (the runtime, which cells link), it is the
+//! reader's half: [`api`] finds that table.
 //!
-//! **Idle unless read.** Always installed, counting only while a reader
+//! **Idle unless read, and then absent.** Counting only while a reader
 //! holds an [`Armed`] guard (`%memit`, `%timeit`, `measure`, `%mprun`).
-//! Idle, an allocation is one relaxed load and a predictable branch on top
-//! of glibc's: blocks carry no header, so nothing else is needed. A 16-byte
-//! header and six counter updates on every call cost 1.16–1.30× glibc's
-//! ~15 ns `Box` allocate + free pair (BENCHMARKS.md, "Allocations (issue
-//! 14)"); idle now costs what "Idle allocator (issue 14)" there says.
+//! Idle, the executable defines no `malloc` and every slot holds glibc's:
+//! an allocation costs what it costs without parlab. Earlier designs cost
+//! 1.16–1.30× glibc's ~15 ns `Box` allocate + free pair (a header and
+//! counts on every call) and 1.085–1.108× (an exported `malloc` testing a
+//! flag and forwarding to glibc); BENCHMARKS.md, "Idle allocator, GOT
+//! patching", has today's figures and what an arm costs (30–50 µs).
 //!
 //! **Per thread, when armed.** Each thread counts into its own
 //! [`Counters`] block, with relaxed loads and stores only its own thread
@@ -59,10 +59,12 @@
 
 mod counters;
 #[cfg(feature = "interpose")]
+mod got;
+#[cfg(feature = "interpose")]
 mod interpose;
 #[cfg(feature = "interpose")]
 mod track;
 
 pub use counters::{api, Api, Armed, Counters, Totals, API_ENV, TAG_SLOTS, VERSION};
 #[cfg(feature = "interpose")]
-pub use interpose::publish;
+pub use interpose::{arm_stats, publish};

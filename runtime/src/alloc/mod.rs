@@ -4,7 +4,8 @@
 //! The counts come from the kernel's counting allocator (crate
 //! `parlab-alloc`): every `malloc`, `realloc` and `free` of the evaluation
 //! process, on every thread, counted exactly while a reader such as
-//! [`measure`] arms it (idle, the allocator only forwards to glibc's).
+//! [`measure`] arms it (idle, every call is glibc's own: arming switches
+//! the callers' GOT slots to the counting functions, tens of µs).
 //! Outside the kernel (a plain
 //! program linking `parlab`) there is no counter, and [`measure`] returns
 //! `None`.

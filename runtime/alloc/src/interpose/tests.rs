@@ -199,3 +199,194 @@ fn a_forked_child_allocates_while_its_parent_tracks() {
     (API.track_end)();
     assert_eq!(status, 0, "the child ran and exited cleanly");
 }
+
+mod got_slots {
+    //! The GOT switch itself: which calls are counted while armed, and
+    //! what the slots hold armed and after.
+
+    use super::*;
+    use crate::got::{self, Listed};
+    use std::ffi::{c_char, CStr};
+
+    extern "C" {
+        fn dlopen(name: *const c_char, flags: i32) -> *mut c_void;
+        fn dlsym(handle: *mut c_void, name: *const c_char) -> *mut c_void;
+        fn strdup(s: *const c_char) -> *mut c_char;
+    }
+    const RTLD_LAZY: i32 = 1;
+    const RTLD_DEFAULT: *mut c_void = null_mut();
+
+    /// Whichever of the counting functions `value` is.
+    fn counting_fn(value: usize) -> Option<&'static CStr> {
+        counting().iter().position(|&c| c == value).map(|i| got::NAMES[i])
+    }
+
+    fn glibc(name: &CStr) -> usize {
+        // SAFETY: a NUL-terminated name.
+        unsafe { dlsym(RTLD_DEFAULT, name.as_ptr()) as usize }
+    }
+
+    #[test]
+    fn armed_the_slots_hold_the_counting_functions_and_disarmed_glibcs_again() {
+        let _one = serial();
+        let mut libc = [0; got::N];
+        assert!(got::resolve(&mut libc));
+        let scope: Vec<usize> = got::NAMES.iter().map(|n| glibc(n)).collect();
+        assert_eq!(scope, libc, "the executable defines none of them: the global scope's are libc's");
+        let idle = got::slots();
+        let exe_malloc = idle.iter().find(|s| s.object.is_empty() && s.func == c"malloc").expect("the executable calls malloc through its GOT");
+        assert_eq!(exe_malloc.value, glibc(c"malloc"), "idle, the executable's calls go to glibc directly");
+        let libc_malloc = idle.iter().find(|s| s.object.contains("libc.so") && s.func == c"malloc").expect("libc calls its own malloc through its GOT");
+        assert_eq!(libc_malloc.value, glibc(c"malloc"));
+        assert!(idle.iter().all(|s| counting_fn(s.value).is_none()), "idle, no slot is switched: {idle:?}");
+        let bound: Vec<&Listed> = idle.iter().filter(|s| s.value == glibc(s.func)).collect();
+        assert!(bound.len() >= 4, "{idle:?}");
+
+        let armed = {
+            let _armed = API.armed();
+            got::slots()
+        };
+        for s in &bound {
+            let now = armed.iter().find(|a| a.slot == s.slot).unwrap();
+            assert_eq!(counting_fn(now.value), Some(s.func), "armed, {} in {:?} counts", s.func.to_string_lossy(), s.object);
+        }
+        assert_eq!(got::slots(), idle, "disarmed, every slot holds what it held before");
+    }
+
+    #[test]
+    fn arming_and_disarming_while_other_threads_allocate() {
+        let _one = serial();
+        let idle = got::slots();
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let workers: Vec<_> = (0..2)
+            .map(|w| {
+                let stop = stop.clone();
+                std::thread::spawn(move || {
+                    let mut sum = 0usize;
+                    let mut rounds = 0usize;
+                    while !stop.load(Relaxed) {
+                        let v: Vec<usize> = (0..black_box(100 + w)).collect();
+                        sum += v.iter().sum::<usize>();
+                        let s = black_box(format!("{rounds}"));
+                        let copy = unsafe { strdup(black_box(std::ffi::CString::new(s).unwrap()).as_ptr()) };
+                        sum += unsafe { CStr::from_ptr(copy) }.to_bytes().len();
+                        unsafe { libc_free(black_box(copy).cast()) };
+                        rounds += 1;
+                    }
+                    (sum, rounds)
+                })
+            })
+            .collect();
+        for _ in 0..500 {
+            drop(API.armed());
+        }
+        stop.store(true, Relaxed);
+        for (w, t) in workers.into_iter().enumerate() {
+            let (sum, rounds) = t.join().unwrap();
+            let digits: usize = (0..rounds).map(|r| r.to_string().len()).sum();
+            assert_eq!(sum, rounds * ((100 + w) * (99 + w) / 2) + digits, "every block intact");
+        }
+        let after = got::slots();
+        assert!(after.iter().all(|s| counting_fn(s.value).is_none()), "no slot left switched");
+        for s in idle.iter().filter(|s| s.value == glibc(s.func)) {
+            assert!(after.contains(s), "{s:?} back to glibc's");
+        }
+    }
+
+    #[test]
+    fn libc_internal_calls_are_counted() {
+        let _one = serial();
+        let _armed = API.armed();
+        let before = mine();
+        // SAFETY: a C string in, a malloc'ed copy out, freed by `free`.
+        // (black boxes: the compiler knows strdup and free, and would drop
+        // the pair.)
+        let copy = black_box(unsafe { strdup(black_box(c"parlab").as_ptr()) });
+        assert_eq!(unsafe { CStr::from_ptr(copy) }, c"parlab");
+        let after = mine();
+        assert_eq!((after.allocs - before.allocs, after.bytes - before.bytes), (1, 7), "strdup's malloc, inside libc");
+        unsafe { libc_free(black_box(copy).cast()) };
+        assert_eq!(mine().frees - after.frees, 1);
+    }
+
+    extern "C" {
+        #[link_name = "free"]
+        fn libc_free(p: *mut c_void);
+    }
+
+    /// A C library built here and `dlopen`ed, as cells' libraries are:
+    /// `plt` builds calls through a lazily bound PLT (`JUMP_SLOT`), the
+    /// other through the GOT (`-fno-plt`, `GLOB_DAT`, as Rust does).
+    fn library(stem: &str, plt: bool) -> *mut c_void {
+        let dir = std::env::temp_dir().join(format!("parlab-got-{}-{stem}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let c = dir.join("grab.c");
+        std::fs::write(&c, "#include <stdlib.h>\nvoid *grab(size_t n) { return malloc(n); }\nvoid give(void *p) { free(p); }\n").unwrap();
+        let so = dir.join(format!("lib{stem}.so"));
+        let mut cc = std::process::Command::new("cc");
+        cc.args(["-O1", "-shared", "-fPIC", "-Wl,-z,lazy", "-o"]).arg(&so).arg(&c);
+        if !plt {
+            cc.arg("-fno-plt");
+        }
+        let status = cc.status().expect("a C compiler (cc) builds the test library");
+        assert!(status.success());
+        let path = std::ffi::CString::new(so.into_os_string().into_encoded_bytes()).unwrap();
+        // SAFETY: a library of two plain functions.
+        let h = unsafe { dlopen(path.as_ptr(), RTLD_LAZY) };
+        assert!(!h.is_null());
+        // Mapped now: the files can go.
+        let _ = std::fs::remove_dir_all(&dir);
+        h
+    }
+
+    type Grab = unsafe extern "C" fn(usize) -> *mut c_void;
+    type Give = unsafe extern "C" fn(*mut c_void);
+
+    fn functions(h: *mut c_void) -> (Grab, Give) {
+        // SAFETY: the library's two functions, with these signatures.
+        unsafe {
+            let grab = dlsym(h, c"grab".as_ptr());
+            let give = dlsym(h, c"give".as_ptr());
+            assert!(!grab.is_null() && !give.is_null());
+            (std::mem::transmute::<*mut c_void, Grab>(grab), std::mem::transmute::<*mut c_void, Give>(give))
+        }
+    }
+
+    #[test]
+    fn a_dlopened_library_is_counted_through_its_got_and_its_lazy_plt() {
+        let _one = serial();
+        for plt in [false, true] {
+            let (grab, give) = functions(library(if plt { "grab_plt" } else { "grab_got" }, plt));
+            let kind = if plt { "lazy PLT" } else { "GOT" };
+            {
+                let _armed = API.armed();
+                let before = mine();
+                // SAFETY: malloc and free of a block of ours.
+                unsafe { give(grab(1234)) };
+                let after = mine();
+                let got = (after.allocs - before.allocs, after.bytes - before.bytes, after.frees - before.frees);
+                assert_eq!(got, (1, 1234, 1), "through the library's {kind}");
+            }
+            let before = mine();
+            unsafe { give(grab(1234)) };
+            assert_eq!(mine(), before, "disarmed, the library's calls ({kind}) are glibc's");
+            let mine_ = got::slots().into_iter().filter(|s| s.object.contains("libgrab_")).collect::<Vec<_>>();
+            assert!(mine_.iter().all(|s| s.value == glibc(s.func)), "bound to glibc after use: {mine_:?}");
+        }
+    }
+
+    #[test]
+    fn a_library_dlopened_while_armed_counts_from_the_next_arm() {
+        let _one = serial();
+        let outer = API.armed();
+        let (grab, give) = functions(library("grab_later", false));
+        let before = mine();
+        unsafe { give(grab(100)) };
+        assert_eq!(mine().allocs, before.allocs, "loaded after the arm: not switched");
+        drop(outer);
+        let _armed = API.armed();
+        let before = mine();
+        unsafe { give(grab(100)) };
+        assert_eq!(mine().allocs - before.allocs, 1, "the next arm switches it");
+    }
+}
