@@ -732,10 +732,16 @@ impl EvalContext {
         self.write_cargo_toml(state)?;
         let analysis_code = state.analysis_code(user_code.clone());
         // parlab's patch: a cell that defines no variable does not wait
-        // for rust-analyzer (see background_analysis.rs).
+        // for rust-analyzer; the analysis runs in the background once the
+        // cell is built, so that no cargo of this cell runs alongside its
+        // `cargo metadata` (see background_analysis.rs).
         if !crate::background_analysis::may_define_variables(&user_code.code_string()) {
+            phases.phase_complete("Analysis");
+            let result = self.build_and_run_statements(user_code, state, phases, callbacks);
             self.analyzer.warm(analysis_code.code_string());
-        } else if let Err(errors) = self.fix_variable_types(state, analysis_code) {
+            return result;
+        }
+        if let Err(errors) = self.fix_variable_types(state, analysis_code) {
             let mut check_res = self.check(user_code.clone(), state.clone(), code_info)?;
             if !check_res.is_empty() {
                 // Do one round of trying to fix errors, otherwise code like the following can end
@@ -756,6 +762,17 @@ impl EvalContext {
         }
         // parlab's patch: rust-analyzer's share of a cell, for tracing.
         phases.phase_complete("Analysis");
+        self.build_and_run_statements(user_code, state, phases, callbacks)
+    }
+
+    /// parlab's patch: the part of `run_statements` after the analysis.
+    fn build_and_run_statements(
+        &mut self,
+        mut user_code: CodeBlock,
+        state: &mut ContextState,
+        phases: &mut PhaseDetailsBuilder,
+        callbacks: &mut EvalCallbacks,
+    ) -> Result<EvalOutputs, Error> {
         // In some circumstances we may need a few tries before we get the code right. Note that
         // we'll generally give up sooner than this if there's nothing left that we think we can
         // fix. The limit is really to prevent retrying indefinitely in case our "fixing" of things

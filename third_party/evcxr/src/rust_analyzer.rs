@@ -113,12 +113,21 @@ impl RustAnalyzer {
         let mut change = ra_hir::ChangeWithProcMacros::default();
 
         // parlab's patch: analysis may run on a background thread while a
-        // cell compiles from the same `src/lib.rs`, so the file is only
-        // created when missing (cargo's manifest needs it to exist); the
-        // analysed text lives in the VFS.
-        if std::fs::metadata(self.source_file.as_path()).is_err() {
-            std::fs::write(self.source_file.as_path(), &*self.current_source)
-                .with_context(|| format!("Failed to write {:?}", self.source_file))?;
+        // cell compiles from the same `src/lib.rs`, so the file is never
+        // written here, only created empty if missing (cargo's manifest
+        // needs it to exist). `create_new` cannot truncate what the cell's
+        // build wrote, whichever comes first. The analysed text lives in
+        // the VFS.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.source_file.as_path())
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => {
+                return Err(e).with_context(|| format!("Failed to create {:?}", self.source_file));
+            }
         }
         self.vfs.set_file_contents(
             self.source_file.clone().into(),
