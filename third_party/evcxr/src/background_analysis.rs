@@ -87,30 +87,117 @@ impl Analyzer {
     }
 }
 
-/// Whether `code` may define a variable at its top level: a `let` not
-/// followed by the `_` pattern. Conservative: a nested `let` (in a block,
-/// a closure, `if let`) also answers yes, which only costs the wait.
+/// Whether `code` may define a variable at its top level: a `let` outside
+/// any braces, not followed by the `_` pattern. Strings, character
+/// literals and comments are skipped; if the braces do not balance (a raw
+/// string, say) every `let` counts. Conservative: a top-level `if let`
+/// also answers yes, which only costs the wait. A `let` inside braces (a
+/// block, a closure's body, the loops `%timeit` generates) binds nothing
+/// evcxr keeps.
 pub(crate) fn may_define_variables(code: &str) -> bool {
-    let bytes = code.as_bytes();
-    let is_ident = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
-    let mut from = 0;
-    while let Some(at) = code[from..].find("let") {
-        let start = from + at;
-        let end = start + 3;
-        from = end;
-        if (start > 0 && is_ident(bytes[start - 1])) || bytes.get(end).copied().is_some_and(is_ident)
-        {
-            continue;
-        }
-        let rest = code[end..].trim_start();
-        let rest_bytes = rest.as_bytes();
-        let wildcard = rest_bytes.first() == Some(&b'_')
-            && !rest_bytes.get(1).copied().is_some_and(is_ident);
-        if !wildcard {
-            return true;
-        }
+    match top_level_lets(code) {
+        Some(found) => found,
+        None => any_let(code),
     }
-    false
+}
+
+fn is_ident(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// A `let` at `start` that binds a name: not part of a longer word, and
+/// not `let _`.
+fn binding_let(bytes: &[u8], start: usize) -> bool {
+    let end = start + 3;
+    if bytes.get(start..end) != Some(b"let".as_slice())
+        || (start > 0 && is_ident(bytes[start - 1]))
+        || bytes.get(end).copied().is_some_and(is_ident)
+    {
+        return false;
+    }
+    let mut i = end;
+    while bytes.get(i).is_some_and(|b| b.is_ascii_whitespace()) {
+        i += 1;
+    }
+    let wildcard = bytes.get(i) == Some(&b'_') && !bytes.get(i + 1).copied().is_some_and(is_ident);
+    !wildcard
+}
+
+/// At `at`, `#…#"` or `"` opening a raw string: the number of `#`.
+fn raw_string_start(bytes: &[u8], at: usize) -> Option<usize> {
+    let hashes = bytes[at.min(bytes.len())..].iter().take_while(|&&b| b == b'#').count();
+    (bytes.get(at + hashes) == Some(&b'"')).then_some(hashes)
+}
+
+fn any_let(code: &str) -> bool {
+    let bytes = code.as_bytes();
+    (0..bytes.len()).any(|i| binding_let(bytes, i))
+}
+
+/// Whether a binding `let` stands at brace depth 0; `None` if the braces
+/// do not balance.
+fn top_level_lets(code: &str) -> Option<bool> {
+    let bytes = code.as_bytes();
+    let (mut depth, mut found, mut i) = (0i64, false, 0);
+    while i < bytes.len() {
+        match bytes[i] {
+            // A raw string, `r"…"`, `r#"…"#`, `br"…"` (no escapes inside).
+            b'r' if (i == 0
+                || !is_ident(bytes[i - 1])
+                || (bytes[i - 1] == b'b' && (i < 2 || !is_ident(bytes[i - 2]))))
+                && raw_string_start(bytes, i + 1).is_some() =>
+            {
+                let hashes = raw_string_start(bytes, i + 1)?;
+                let mut j = i + 1 + hashes + 1;
+                loop {
+                    if j >= bytes.len() {
+                        return None;
+                    }
+                    if bytes[j] == b'"'
+                        && bytes.len() >= j + 1 + hashes
+                        && bytes[j + 1..j + 1 + hashes].iter().all(|&b| b == b'#')
+                    {
+                        break;
+                    }
+                    j += 1;
+                }
+                i = j + hashes;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    i += if bytes[i] == b'\\' { 2 } else { 1 };
+                }
+                if i >= bytes.len() {
+                    return None;
+                }
+            }
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') => i += 2,
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'{' => depth += 1,
+            b'}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+            }
+            b'l' if depth == 0 && binding_let(bytes, i) => found = true,
+            _ => {}
+        }
+        i += 1;
+    }
+    (depth == 0).then_some(found)
 }
 
 #[cfg(test)]
@@ -123,8 +210,28 @@ mod tests {
         assert!(may_define_variables("let mut v = vec![1];"));
         assert!(may_define_variables("let (a, b) = (1, 2);"));
         assert!(may_define_variables("let _x = 1;"));
-        assert!(may_define_variables("for i in 0..3 { let y = i; }"));
         assert!(may_define_variables("let _ = 1; let z = 2;"));
+    }
+
+    #[test]
+    fn lets_inside_braces_bind_nothing_kept() {
+        assert!(!may_define_variables("for i in 0..3 { let y = i; }"));
+        assert!(!may_define_variables(
+            "let _ = { f(|r| { let t = r.start(); t }) };"
+        ));
+        assert!(may_define_variables("let v = { let t = 1; t };"));
+        assert!(may_define_variables(r#"println!("{"); let x = 1;"#));
+        assert!(may_define_variables("let c = '{'; x"));
+        assert!(may_define_variables("// {\nlet x = 1;"));
+        assert!(may_define_variables("/* { */ let x = 1;"));
+        // Raw strings have no escapes; their braces are text.
+        assert!(may_define_variables(r##"f(r"C:\"); let y = 1;"##));
+        assert!(may_define_variables(r##"f(r#"}"#); let y = 1; g("{")"##));
+        assert!(!may_define_variables(r##"f(r#"{ let y = 1; }"#)"##));
+        assert!(!may_define_variables(r##"f(br"{"); g()"##));
+        // Unbalanced or unterminated: every let counts.
+        assert!(may_define_variables("} let y = 1; {"));
+        assert!(may_define_variables("f(\"{ ); { let y = 1; }"));
     }
 
     #[test]

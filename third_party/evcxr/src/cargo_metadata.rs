@@ -17,6 +17,7 @@ use std::collections::HashMap;
 /// Returns the library names for the direct dependencies of the crate rooted at
 /// the specified path.
 pub(crate) fn get_library_names(config: &Config) -> Result<Vec<String>> {
+    let _cargo = crate::cargo_lock::hold();
     let output = config
         .cargo_command("metadata")
         .arg("--format-version")
@@ -35,22 +36,84 @@ pub(crate) fn get_library_names(config: &Config) -> Result<Vec<String>> {
 }
 
 pub(crate) fn validate_dep(dep: &str, dep_config: &str, config: &Config) -> Result<()> {
-    // parlab's patch: the session's lock file is put back afterwards. The
-    // dummy manifest's `cargo metadata` rewrote it for the dummy's one
-    // dependency, so the next build resolved every crate of the session
-    // again, with a round trip to the registry's index for each.
-    let lock_file = config.crate_dir().join("Cargo.lock");
-    let lock = std::fs::read(&lock_file).ok();
-    let result = validate_dep_in_crate_dir(dep, dep_config, config);
-    if let Some(lock) = lock {
-        std::fs::write(&lock_file, lock)?;
-    }
-    result
+    // parlab's patch: the stand-in manifest goes in a directory of its
+    // own, `evcxr-validate-dep/` in the crate directory, with a `path` made
+    // absolute against the crate directory. evcxr wrote it over the
+    // crate's `Cargo.toml`, where a background analysis could load it, and
+    // its `cargo metadata` rewrote the session's lock file for the
+    // stand-in's one dependency, so the next build resolved every crate of
+    // the session again, with a round trip to the registry's index each.
+    let dir = config.crate_dir().join("evcxr-validate-dep");
+    std::fs::create_dir_all(&dir)?;
+    let dep_config = absolute_path_in(dep_config, config.crate_dir());
+    validate_dep_in(dep, &dep_config, config, &dir)
 }
 
-fn validate_dep_in_crate_dir(dep: &str, dep_config: &str, config: &Config) -> Result<()> {
+/// `dep_config` with a relative `path = "…"` made absolute against `base`
+/// (as cargo reads it from a manifest in `base`).
+fn absolute_path_in(dep_config: &str, base: &std::path::Path) -> String {
+    let Ok(toml::Value::Table(mut table)) =
+        toml::from_str::<toml::Value>(&format!("dep = {dep_config}"))
+            .map(|v| v.get("dep").cloned().unwrap_or(toml::Value::Boolean(false)))
+    else {
+        return dep_config.to_owned();
+    };
+    let Some(toml::Value::String(path)) = table.get("path") else {
+        return dep_config.to_owned();
+    };
+    if std::path::Path::new(path).is_absolute() {
+        return dep_config.to_owned();
+    }
+    let absolute = base.join(path).to_string_lossy().into_owned();
+    table.insert("path".to_owned(), toml::Value::String(absolute));
+    inline(&toml::Value::Table(table))
+}
+
+/// A value in TOML's inline syntax (a table as `{ k = v, … }`).
+fn inline(value: &toml::Value) -> String {
+    match value {
+        toml::Value::Table(table) => {
+            let fields: Vec<String> =
+                table.iter().map(|(k, v)| format!("{k} = {}", inline(v))).collect();
+            format!("{{ {} }}", fields.join(", "))
+        }
+        toml::Value::Array(items) => {
+            let items: Vec<String> = items.iter().map(inline).collect();
+            format!("[{}]", items.join(", "))
+        }
+        other => other.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod parlab_tests {
+    use super::absolute_path_in;
+    use std::path::Path;
+
+    #[test]
+    fn a_relative_path_is_made_absolute_against_the_crate_directory() {
+        let base = Path::new("/slot");
+        assert_eq!(
+            absolute_path_in(r#"{ path = "../mine", features = ["a"] }"#, base),
+            r#"{ features = ["a"], path = "/slot/../mine" }"#
+        );
+        assert_eq!(absolute_path_in(r#"{ path = "/abs" }"#, base), r#"{ path = "/abs" }"#);
+        assert_eq!(absolute_path_in(r#""1""#, base), r#""1""#);
+        assert_eq!(
+            absolute_path_in(r#"{ version = "1", features = ["rt"] }"#, base),
+            r#"{ version = "1", features = ["rt"] }"#
+        );
+    }
+}
+
+fn validate_dep_in(
+    dep: &str,
+    dep_config: &str,
+    config: &Config,
+    dir: &std::path::Path,
+) -> Result<()> {
     std::fs::write(
-        config.crate_dir().join("Cargo.toml"),
+        dir.join("Cargo.toml"),
         format!(
             r#"
     [package]
@@ -67,7 +130,10 @@ fn validate_dep_in_crate_dir(dep: &str, dep_config: &str, config: &Config) -> Re
         ),
     )?;
     let mut cmd = config.cargo_command("metadata");
-    let output = cmd.arg("--format-version=1").output()?;
+    let output = {
+        let _cargo = crate::cargo_lock::hold();
+        cmd.current_dir(dir).arg("--format-version=1").output()?
+    };
     if output.status.success() {
         static NO_LIB_PATTERN: Lazy<Regex> = Lazy::new(|| {
             Regex::new("ignoring invalid dependency `(.*)` which is missing a lib target").unwrap()

@@ -473,13 +473,7 @@ Panic detected. Here's some useful information if you're filing a bug report.
             AvailableCommand::new(
                 ":dep",
                 "Add dependency. e.g. :dep regex = \"1.0\"",
-                |ctx, state, args| {
-                    // parlab's patch: validating a dependency writes a
-                    // stand-in Cargo.toml, which a background analysis
-                    // must not load (background_analysis.rs).
-                    ctx.eval_context.wait_for_analysis();
-                    process_dep_command(state, args)
-                },
+                |_ctx, state, args| process_dep_command(state, args),
             ),
             AvailableCommand::new(
                 ":show_deps",

@@ -635,12 +635,6 @@ impl EvalContext {
         self.committed_state.set_opt_level(level)
     }
 
-    /// parlab's patch: waits for a background analysis (see
-    /// background_analysis.rs) to finish.
-    pub(crate) fn wait_for_analysis(&mut self) {
-        self.analyzer.get();
-    }
-
     /// parlab's patch: with `Some(key)`, a cell is rebuilt by rerunning the
     /// rustc command cargo last ran for a cell, while `Cargo.toml`,
     /// `Cargo.lock`, the cargo command, the environment and `key` are what

@@ -28,6 +28,8 @@ mod rust_analyzer;
 mod background_analysis;
 // parlab's patch: a cell loads only the variables it names.
 mod mentioned;
+// parlab's patch: one cargo at a time in the crate directory.
+mod cargo_lock;
 mod statement_splitter;
 mod toml_parse;
 mod use_trees;

@@ -166,7 +166,10 @@ impl Module {
         config: &Config,
     ) -> Result<Vec<CompilationError>, Error> {
         self.write_code(code_block, config)?;
-        let output = config.cargo_command("check").output();
+        let output = {
+            let _cargo = crate::cargo_lock::hold();
+            config.cargo_command("check").output()
+        };
 
         let cargo_output = match output {
             Ok(out) => out,
@@ -183,6 +186,7 @@ impl Module {
     ) -> Result<SoFile, Error> {
         if self.last_allow_static == Some(!config.allow_static_linking) {
             // If allow_static_linking has changed, then we need to rebuild everything.
+            let _cargo = crate::cargo_lock::hold();
             config.cargo_command("clean").output()?;
         }
         self.last_allow_static = Some(config.allow_static_linking);
@@ -234,7 +238,10 @@ impl Module {
                 Err(error) => return Err(error.into()),
             }
 
-            let cargo_output = run_cargo(command, code_block)?;
+            let cargo_output = {
+                let _cargo = crate::cargo_lock::hold();
+                run_cargo(command, code_block)?
+            };
             if config.time_passes {
                 let output = String::from_utf8_lossy(&cargo_output.stderr);
                 eprintln!("{output}");

@@ -237,7 +237,11 @@ impl RustAnalyzer {
             sysroot,
             ..CargoConfig::default()
         };
-        let workspace = ProjectWorkspace::load(manifest, &config, &|_| {})?;
+        // parlab's patch: `cargo metadata` may write Cargo.lock (cargo_lock.rs).
+        let workspace = {
+            let _cargo = crate::cargo_lock::hold();
+            ProjectWorkspace::load(manifest, &config, &|_| {})?
+        };
         let load = workspace
             .to_roots()
             .iter()
