@@ -57,6 +57,7 @@ impl Analyzer {
         let spawned = std::thread::Builder::new()
             .name("evcxr-analysis".to_owned())
             .spawn(move || {
+                lower_priority();
                 let mut analyzer = match (before, ready) {
                     (Some(before), _) => match before.join() {
                         Ok(analyzer) => analyzer,
@@ -84,6 +85,18 @@ impl Analyzer {
             // The analyzer went with the closure: there is no going on.
             Err(e) => panic!("could not start the analysis thread: {e}"),
         }
+    }
+}
+
+/// Gives this thread (and the `cargo metadata` it starts) the nice value
+/// 10: a cell being built, in this kernel or another one, goes first; the
+/// analysis takes the cycles left. On Linux the nice value is per thread.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: plain system calls on this thread's own id.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 10);
     }
 }
 
