@@ -50,6 +50,11 @@ impl Analyzer {
     /// next `get` finds the work done. Never waits: an analysis still
     /// running is chained to, not joined. An error is left for the next
     /// foreground analysis to meet again.
+    ///
+    /// After every cell that does not wait, not only after a change of
+    /// `Cargo.toml`: such a cell's `use` lines can bring in a crate whose
+    /// name resolution the next defining cell would otherwise wait for, and
+    /// the thread runs at nice 10, behind any cell being built.
     pub(crate) fn warm(&mut self, source: String) {
         let before = self.warming.take();
         let ready = self.ready.take();

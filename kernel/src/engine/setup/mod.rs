@@ -183,9 +183,7 @@ impl Setup {
         }
         let mut settings = format!("opt={}; {}", build.cargo_opt_level(), self.child.build_env(&self.linker));
         for (name, spec) in &deps {
-            if let Some(dir) = shared::spec_path(spec) {
-                settings.push_str(&format!("; {name}@{}", shared::sources_stamp(&dir)));
-            }
+            settings.push_str(&shared::path_stamp(name, spec));
         }
         Some(SharedSet { deps, settings })
     }
@@ -201,9 +199,7 @@ impl Setup {
         let mut key = String::from("parlab");
         for (name, spec) in &build.deps {
             if self.sharing_off || self.unshared.contains(name) {
-                if let Some(dir) = shared::spec_path(spec) {
-                    key.push_str(&format!("; {name}@{}", shared::sources_stamp(&dir)));
-                }
+                key.push_str(&shared::path_stamp(name, spec));
             }
         }
         Some(key)

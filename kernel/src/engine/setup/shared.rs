@@ -148,6 +148,16 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
 }
 
+/// `"; name@stamp"` for a dependency on a path crate (its
+/// [`sources_stamp`]), `""` for any other: what must change in a key when
+/// the crate is edited.
+pub(crate) fn path_stamp(name: &str, spec: &str) -> String {
+    match spec_path(spec) {
+        Some(dir) => format!("; {name}@{}", sources_stamp(&dir)),
+        None => String::new(),
+    }
+}
+
 /// What changes when a path crate's sources change: the newest
 /// modification time and the number of files under `dir` (less `target/`
 /// and dot-directories; at most 10,000 entries are looked at). A rebuilt
