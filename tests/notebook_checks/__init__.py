@@ -6,11 +6,13 @@ committed ones. To add checks for a notebook, create a module in this
 package (it is imported automatically) and register functions that take
 the notebook (an `nbformat` node) and assert:
 
-    from notebook_checks import check, cell, speedups, timeit_lines
+    from notebook_checks import check, cell, speedups, timing
 
     @check("03-processes-and-pools.ipynb")
     def pool_beats_serial(nb):
-        assert speedups(cell(nb, "pool-speedup"))["Pool::map"] > 1
+        s = speedups(cell(nb, "pool-speedup"))
+        assert list(s) == ["serial", "Pool::map"], s
+        timing(s["Pool::map"] > 1, s)
 
 Checks find cells by **tag** (`metadata.tags` in the notebook, visible in
 JupyterLab's property inspector), never by index, so cells can be added or
@@ -18,11 +20,18 @@ moved. Parsers here follow the formats documented in
 `shared/reference/magics-reference.md` (IPython's timeit line,
 line_profiler's table) and `runtime/src/timeit/compare.rs` (compare's
 table). They assert on structure and on figures that do not depend on the
-machine; timing figures only where the effect is large (speed-ups > 1).
+machine. A claim about speed (a speed-up above 1, a ratio) goes through
+`timing(...)`: it is asserted on the committed outputs, which the prose
+describes, and only warned about on a fresh run, whose figures depend on
+what else the machine is doing (CI failed once on a timeline's imbalance of
+1.02 against 1.05, under the load of a parallel build).
 """
+import contextlib
+import contextvars
 import importlib
 import pkgutil
 import re
+import warnings
 
 # notebook file name -> {check name: function(nb)}
 CHECKS = {}
@@ -36,6 +45,33 @@ def check(notebook, name=None):
         return fn
 
     return register
+
+
+_FRESH = contextvars.ContextVar("fresh_run", default=False)
+
+
+@contextlib.contextmanager
+def fresh_run():
+    """Within this, `timing` claims warn instead of failing."""
+    token = _FRESH.set(True)
+    try:
+        yield
+    finally:
+        _FRESH.reset(token)
+
+
+class TimingWarning(UserWarning):
+    """A fresh run's timing did not bear out what the notebook's prose says."""
+
+
+def timing(condition, message):
+    """A claim about speed: asserted on committed outputs, a `TimingWarning` on a fresh run."""
+    if condition:
+        return
+    if _FRESH.get():
+        warnings.warn(TimingWarning(f"fresh run: {message}"))
+    else:
+        raise AssertionError(message)
 
 
 def cell(nb, tag):

@@ -2,7 +2,7 @@
 import base64
 import re
 
-from notebook_checks import cell, check, lprun_rows, outputs_text, speedups, timeit_lines
+from notebook_checks import cell, check, lprun_rows, outputs_text, speedups, timeit_lines, timing
 
 NB = "01-profiling.ipynb"
 
@@ -55,7 +55,7 @@ def fast_versions_are_faster(nb):
     assert list(s) == ["index loops", "row iterators", "+ symmetry", "Gram matrix"], s
     # In a release build the row iterators run at about the index loops' speed
     # (both wait on one chain of additions), so only the later steps must win.
-    assert s["+ symmetry"] > 1 and s["Gram matrix"] > s["+ symmetry"], s
+    timing(s["+ symmetry"] > 1 and s["Gram matrix"] > s["+ symmetry"], s)
 
 
 @check(NB)
@@ -77,7 +77,8 @@ def python_original_is_measured(nb):
     # The ratio against the compiled loops is printed under compare's table.
     ratio = re.search(r"^Python original \(best of 3, above\) against the index loops' mean: ([0-9]+) times slower$",
                       outputs_text(cell(nb, "distance-speedup")), re.M)
-    assert ratio and int(ratio.group(1)) > 10, outputs_text(cell(nb, "distance-speedup"))
+    assert ratio, outputs_text(cell(nb, "distance-speedup"))
+    timing(int(ratio.group(1)) > 10, ratio.group(0))
 
 
 @check(NB)

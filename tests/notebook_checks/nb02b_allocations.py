@@ -7,7 +7,7 @@ where the effect is large.
 """
 import re
 
-from notebook_checks import cell, check, outputs_text, speedups, timeit_lines
+from notebook_checks import cell, check, outputs_text, speedups, timeit_lines, timing
 
 NB = "02b-allocations.ipynb"
 
@@ -43,7 +43,8 @@ def collect_per_step_allocates_three_vectors(nb):
     assert len(timeit_lines(c)) == 2
     assert per_loop(c) == [("3", "2.3 MiB"), ("0", "0 B")], outputs_text(c)
     s = speedups(c)
-    assert list(s) == ["collect per step", "one pass"] and s["one pass"] > 1, s
+    assert list(s) == ["collect per step", "one pass"], s
+    timing(s["one pass"] > 1, s)
 
 
 @check(NB)
@@ -68,7 +69,7 @@ def mprun_puts_each_collect_on_its_line(nb):
 def clone_in_a_loop_is_one_allocation_per_row(nb):
     c = cell(nb, "clone-timeit")
     assert per_loop(c) == [("1000", "781.2 KiB"), ("0", "0 B")], outputs_text(c)
-    assert speedups(c)["borrow"] > 1
+    timing(speedups(c)["borrow"] > 1, speedups(c))
     rows = mprun_rows(cell(nb, "mprun-clone"), "norms_cloning")
     hits, allocs, nbytes, peak, net = rows["total += norm_owned(row.clone());"]
     assert (hits, allocs, nbytes) == (1000, 1000, 800_000), rows

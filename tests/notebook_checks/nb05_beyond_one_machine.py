@@ -73,4 +73,4 @@ def serial_and_pool_are_timed_like_the_other_notebooks(nb):
     # `%timeit -o` and one printed `speedup_over` line (mean over mean); its value is not asserted.
     assert len(timeit_lines(cell(nb, "serial"))) == 1, outputs_text(cell(nb, "serial"))
     assert len(timeit_lines(cell(nb, "pool"))) == 1, outputs_text(cell(nb, "pool"))
-    assert speedup_line(cell(nb, "pool")) > 0
+    speedup_line(cell(nb, "pool"))  # asserts the one line is there
