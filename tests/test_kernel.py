@@ -37,15 +37,13 @@ def test_interrupt_of_an_endless_loop(kernel):
     run(kernel, "let survivor = 1;")
     msg_id = kernel.execute("loop { std::hint::spin_loop(); }")
     time.sleep(1.0)
-    t0 = time.time()
     kernel.km.interrupt_kernel()  # interrupt_request on control (interrupt_mode: message)
+    # The loop never ends by itself: a reply within the timeout is the interrupt's.
     reply = kernel.get_shell_msg(timeout=30)
     while reply["parent_header"].get("msg_id") != msg_id:
         reply = kernel.get_shell_msg(timeout=30)
-    elapsed = time.time() - t0
     assert reply["content"]["status"] == "error"
     assert reply["content"]["ename"] == "KeyboardInterrupt"
-    assert elapsed < 10, elapsed
     assert run(kernel, "1 + 1").result == "2"
 
 
