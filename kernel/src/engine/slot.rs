@@ -113,10 +113,23 @@ pub(crate) fn refresh_seed() -> std::io::Result<PathBuf> {
 }
 
 /// What a warm slot holds that a new one can reuse: cargo's target
-/// directory (less the cell crate's incremental state) and lock file.
+/// directory (less the cell crate's incremental state), lock file, and
+/// evcxr's record of the `:dep`s it validated (each validation is a
+/// `cargo metadata` resolving the dependency's tree: three of them were
+/// 1.7 s of a second kernel's first runtime cell).
 pub(crate) fn copy_build(from: &Path, to: &Path) -> std::io::Result<()> {
     if from.join("Cargo.lock").is_file() {
         std::fs::copy(from.join("Cargo.lock"), to.join("Cargo.lock"))?;
+    }
+    let validated = from.join(evcxr::VALIDATION_DIR);
+    if validated.is_dir() {
+        let into = to.join(evcxr::VALIDATION_DIR);
+        std::fs::create_dir_all(&into)?;
+        for name in [evcxr::VALIDATED, "Cargo.lock"] {
+            if validated.join(name).is_file() {
+                std::fs::copy(validated.join(name), into.join(name))?;
+            }
+        }
     }
     copy_tree(&from.join("target"), &to.join("target"))
 }
@@ -173,6 +186,8 @@ mod tests {
         std::fs::write(deps.join("libfoo-1.rlib"), "rlib").unwrap();
         std::fs::write(deps.join("foo-1.d"), "dep-info").unwrap();
         std::fs::write(from.join("Cargo.lock"), "lock").unwrap();
+        std::fs::create_dir_all(from.join(evcxr::VALIDATION_DIR)).unwrap();
+        std::fs::write(from.join(evcxr::VALIDATION_DIR).join(evcxr::VALIDATED), "key\n").unwrap();
         let old = std::time::SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000);
         File::options().write(true).open(deps.join("foo-1.d")).unwrap().set_modified(old).unwrap();
         copy_build(&from, &to).unwrap();
@@ -181,6 +196,7 @@ mod tests {
         assert_eq!(std::fs::metadata(out.join("libfoo-1.rlib")).unwrap().ino(), std::fs::metadata(deps.join("libfoo-1.rlib")).unwrap().ino());
         assert_eq!(std::fs::metadata(out.join("foo-1.d")).unwrap().modified().unwrap(), old);
         assert_eq!(std::fs::read_to_string(to.join("Cargo.lock")).unwrap(), "lock");
+        assert_eq!(std::fs::read_to_string(to.join(evcxr::VALIDATION_DIR).join(evcxr::VALIDATED)).unwrap(), "key\n");
         assert!(!to.join("target/x/debug/incremental").exists());
         let _ = std::fs::remove_dir_all(base);
     }

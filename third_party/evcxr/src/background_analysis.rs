@@ -14,11 +14,26 @@
 
 use crate::rust_analyzer::RustAnalyzer;
 use std::path::PathBuf;
+use std::sync::mpsc;
 use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// How long a background analysis waits before it starts, in case a
+/// build comes first. When a notebook runs top to bottom, the next cell
+/// arrives a few milliseconds after the last reply; a `cargo metadata` of
+/// the analysis already under way (0.6–1.1 s after a change of crates,
+/// measured) held that cell's build back, as it held a new kernel's first
+/// cell after the evaluation context's own start-up builds.
+const GRACE: Duration = Duration::from_millis(250);
 
 pub(crate) struct Analyzer {
     ready: Option<RustAnalyzer>,
     warming: Option<JoinHandle<RustAnalyzer>>,
+    /// Reaches a background analysis still in its [`GRACE`]: `true`, a
+    /// cell needs the analysis now; `false`, a build starts and the
+    /// analysis gives way (the build's own analysis follows it). Dropped,
+    /// a newer analysis chained after it takes over.
+    waiting: Option<mpsc::Sender<bool>>,
     /// The crate directory, to start afresh after a panic.
     root: PathBuf,
 }
@@ -28,12 +43,24 @@ impl Analyzer {
         Analyzer {
             ready: Some(analyzer),
             warming: None,
+            waiting: None,
             root,
+        }
+    }
+
+    /// A build is about to start: a background analysis that has not
+    /// begun yet is skipped rather than take the cargo lock before it.
+    pub(crate) fn give_way(&mut self) {
+        if let Some(waiting) = self.waiting.take() {
+            let _ = waiting.send(false);
         }
     }
 
     /// The analyzer, once any background analysis has finished.
     pub(crate) fn get(&mut self) -> &mut RustAnalyzer {
+        if let Some(waiting) = self.waiting.take() {
+            let _ = waiting.send(true);
+        }
         if let Some(warming) = self.warming.take() {
             match warming.join() {
                 Ok(analyzer) => self.ready = Some(analyzer),
@@ -55,10 +82,17 @@ impl Analyzer {
     /// `Cargo.toml`: such a cell's `use` lines can bring in a crate whose
     /// name resolution the next defining cell would otherwise wait for, and
     /// the thread runs at nice 10, behind any cell being built.
+    ///
+    /// It starts after [`GRACE`], unless [`Analyzer::give_way`] comes first
+    /// (it is then skipped) or [`Analyzer::get`] (it starts at once).
     pub(crate) fn warm(&mut self, source: String) {
         let before = self.warming.take();
         let ready = self.ready.take();
         let root = self.root.clone();
+        // Replacing the sender tells an analysis still waiting that this
+        // one, chained after it, supersedes it.
+        let (waiting, wake) = mpsc::channel();
+        self.waiting = Some(waiting);
         let spawned = std::thread::Builder::new()
             .name("evcxr-analysis".to_owned())
             .spawn(move || {
@@ -71,6 +105,10 @@ impl Analyzer {
                     (None, Some(analyzer)) => analyzer,
                     (None, None) => unreachable!("the analyzer is either ready or warming"),
                 };
+                match wake.recv_timeout(GRACE) {
+                    Ok(true) | Err(mpsc::RecvTimeoutError::Timeout) => {}
+                    Ok(false) | Err(mpsc::RecvTimeoutError::Disconnected) => return analyzer,
+                }
                 // A panic in the analysis (rust-analyzer's crates, or an
                 // unexpected state) must not end the session: the next
                 // analysis starts from a fresh analyzer, std reloaded.

@@ -43,10 +43,62 @@ pub(crate) fn validate_dep(dep: &str, dep_config: &str, config: &Config) -> Resu
     // its `cargo metadata` rewrote the session's lock file for the
     // stand-in's one dependency, so the next build resolved every crate of
     // the session again, with a round trip to the registry's index each.
-    let dir = config.crate_dir().join("evcxr-validate-dep");
+    let dir = config.crate_dir().join(VALIDATION_DIR);
     std::fs::create_dir_all(&dir)?;
     let dep_config = absolute_path_in(dep_config, config.crate_dir());
-    validate_dep_in(dep, &dep_config, config, &dir)
+    // parlab's patch: a validation that passed is recorded, and not run
+    // again for the same key. Each is a `cargo metadata` that resolves the
+    // dependency's whole tree: 0.3–0.7 s alone, 1.5–2 s while another
+    // kernel's analysis runs, three of them for a first runtime cell. The
+    // record travels with a slot's seed (parlab's `engine/slot.rs`).
+    let key = validation_key(dep, &dep_config, config);
+    let record = dir.join(VALIDATED);
+    if std::fs::read_to_string(&record).is_ok_and(|text| text.lines().any(|line| line == key)) {
+        return Ok(());
+    }
+    validate_dep_in(dep, &dep_config, config, &dir)?;
+    use std::io::Write;
+    // A lost record only costs the next validation.
+    if let Ok(mut file) = std::fs::OpenOptions::new().create(true).append(true).open(&record) {
+        let _ = writeln!(file, "{key}");
+    }
+    Ok(())
+}
+
+/// parlab's patch: the directory, in the crate directory, where `:dep`s
+/// are validated, and where the record of [`VALIDATED`] ones is kept. A
+/// copy of a warm crate directory carries it along.
+pub const VALIDATION_DIR: &str = "evcxr-validate-dep";
+
+/// The file, in [`VALIDATION_DIR`], of validations that passed: a key per line.
+pub const VALIDATED: &str = "validated";
+
+/// What a validation's outcome depends on, on one line: the dependency,
+/// its configuration (paths absolute), the cargo that checked it and the
+/// offline mode, and for a path dependency its manifest's contents (which
+/// name the package). A path crate's own dependencies are not in the key:
+/// a change there that breaks resolution is reported by the build instead.
+fn validation_key(dep: &str, dep_config: &str, config: &Config) -> String {
+    let manifest = manifest_path_of(dep_config)
+        .and_then(|path| std::fs::read(path).ok())
+        .map_or(0, |bytes| fnv1a(&bytes));
+    format!(
+        "{dep}\t{}\t{}\t{}\t{manifest:016x}",
+        dep_config.replace(['\n', '\t'], " "),
+        config.cargo_path.display(),
+        config.offline_mode,
+    )
+}
+
+/// `<path>/Cargo.toml` of a `{ path = "…" }` configuration.
+fn manifest_path_of(dep_config: &str) -> Option<std::path::PathBuf> {
+    let value = toml::from_str::<toml::Value>(&format!("dep = {dep_config}")).ok()?;
+    let path = value.get("dep")?.get("path")?.as_str()?;
+    Some(std::path::Path::new(path).join("Cargo.toml"))
+}
+
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
 }
 
 /// `dep_config` with a relative `path = "…"` made absolute against `base`
@@ -88,7 +140,50 @@ fn inline(value: &toml::Value) -> String {
 #[cfg(test)]
 mod parlab_tests {
     use super::absolute_path_in;
+    use super::manifest_path_of;
     use std::path::Path;
+
+    #[test]
+    fn a_validation_that_passed_is_not_run_again() {
+        let dir = std::env::temp_dir().join(format!("evcxr-validated-{}", std::process::id()));
+        let crate_dir = dir.join("crate");
+        let dep_dir = dir.join("mine");
+        std::fs::create_dir_all(dep_dir.join("src")).unwrap();
+        std::fs::create_dir_all(&crate_dir).unwrap();
+        let manifest = "[package]\nname = \"mine\"\nversion = \"0.1.0\"\nedition = \"2021\"\n";
+        std::fs::write(dep_dir.join("Cargo.toml"), manifest).unwrap();
+        std::fs::write(dep_dir.join("src/lib.rs"), "").unwrap();
+        let mut config = crate::eval_context::Config::new(dir.join("crate"), "/bin/false".into()).unwrap();
+        config.offline_mode = true;
+        let spec = r#"{ path = "../mine" }"#;
+        super::validate_dep("mine", spec, &config).unwrap();
+        let record = crate_dir.join(super::VALIDATION_DIR).join(super::VALIDATED);
+        assert_eq!(std::fs::read_to_string(&record).unwrap().lines().count(), 1);
+        // The recorded key answers without a validation: no stand-in manifest is written.
+        let stand_in = crate_dir.join(super::VALIDATION_DIR).join("Cargo.toml");
+        std::fs::remove_file(&stand_in).unwrap();
+        super::validate_dep("mine", spec, &config).unwrap();
+        assert!(!stand_in.exists());
+        // Another manifest is another key: cargo runs again.
+        std::fs::write(dep_dir.join("Cargo.toml"), manifest.replace("0.1.0", "0.2.0")).unwrap();
+        super::validate_dep("mine", spec, &config).unwrap();
+        assert!(stand_in.exists());
+        assert_eq!(std::fs::read_to_string(&record).unwrap().lines().count(), 2);
+        // A failed validation (the package is `mine`) is not recorded.
+        assert!(super::validate_dep("other", spec, &config).is_err());
+        assert_eq!(std::fs::read_to_string(&record).unwrap().lines().count(), 2);
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn a_path_dependency_keys_its_validation_on_its_manifest() {
+        assert_eq!(
+            manifest_path_of(r#"{ path = "/x/mine", features = ["a"] }"#).unwrap(),
+            Path::new("/x/mine/Cargo.toml")
+        );
+        assert_eq!(manifest_path_of(r#""1""#), None);
+        assert_eq!(manifest_path_of(r#"{ version = "1" }"#), None);
+    }
 
     #[test]
     fn a_relative_path_is_made_absolute_against_the_crate_directory() {

@@ -91,7 +91,8 @@ pub(crate) struct Config {
     /// Whether to attempt to avoid network access.
     pub(crate) offline_mode: bool,
     pub(crate) toolchain: String,
-    cargo_path: PathBuf,
+    // parlab's patch: read by `cargo_metadata`'s validation key.
+    pub(crate) cargo_path: PathBuf,
     pub(crate) rustc_path: PathBuf,
     cache_bytes: u64,
     /// A string of the form "core:/path/to/libstd-...so". This must be libstd that corresponds to
@@ -730,6 +731,7 @@ impl EvalContext {
         // cell is built, so that no cargo of this cell runs alongside its
         // `cargo metadata` (see background_analysis.rs).
         if !crate::background_analysis::may_define_variables(&user_code.code_string()) {
+            self.analyzer.give_way();
             phases.phase_complete("Analysis");
             let result = self.build_and_run_statements(user_code, state, phases, callbacks);
             self.analyzer.warm(analysis_code.code_string());

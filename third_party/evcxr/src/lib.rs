@@ -34,6 +34,9 @@ mod statement_splitter;
 mod toml_parse;
 mod use_trees;
 
+// parlab's patch: where a crate directory's `:dep` validations are kept.
+pub use crate::cargo_metadata::VALIDATED;
+pub use crate::cargo_metadata::VALIDATION_DIR;
 pub use crate::command_context::CommandContext;
 pub use crate::errors::CompilationError;
 pub use crate::errors::Error;
