@@ -113,8 +113,9 @@ impl Analyzer {
                 // unexpected state) must not end the session: the next
                 // analysis starts from a fresh analyzer, std reloaded.
                 let analysed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
-                    if analyzer.set_source(source).is_ok() {
+                    if analyzer.set_source(source + PROBE).is_ok() {
                         analyzer.top_level_variables("evcxr_analysis_wrapper");
+                        analyzer.top_level_variables(PROBE_FN);
                     }
                     analyzer
                 }));
@@ -130,6 +131,21 @@ impl Analyzer {
         }
     }
 }
+
+/// A function the background analysis infers after the cell's own code.
+/// Name resolution alone (all the cell's code needs when it defines no
+/// variable) left the next defining cell most of the work: its first
+/// type inference lowers the impls of every crate in the graph, for
+/// method resolution and trait solving. Measured in a bare session, a
+/// first `let v = 1;` 12 s after the kernel's first cell: 2.6–3.0 s
+/// (2.2–2.6 s of analysis) without the probe, 0.52 s (82 ms) with it.
+/// Literals, a method chain through a closure and `format!` reach what an
+/// ordinary cell's inference does. Every later `set_source` replaces the
+/// text.
+const PROBE_FN: &str = "evcxr_warm_probe";
+const PROBE: &str = "\nfn evcxr_warm_probe() {\n    let numbers = vec![1u64, 2, 3];\n    \
+                     let total: u64 = numbers.iter().map(|n| n * 2).sum();\n    \
+                     let text = format!(\"{total}\");\n    let _ = (text.len(), 1.5f64.sqrt());\n}\n";
 
 /// Gives this thread (and the `cargo metadata` it starts) the nice value
 /// 10: a cell being built, in this kernel or another one, goes first; the
@@ -259,6 +275,31 @@ fn top_level_lets(code: &str) -> Option<bool> {
 #[cfg(test)]
 mod tests {
     use super::may_define_variables;
+
+    /// The probe reaches what the claim says: with the standard library
+    /// loaded, its variables get their types through `Iterator::sum`, a
+    /// closure and `format!` (an unresolved method or macro would leave a
+    /// type unknown).
+    #[test]
+    fn the_probe_resolves_methods_and_macros_of_std() {
+        use crate::rust_analyzer::{RustAnalyzer, TypeName};
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("Cargo.toml"),
+            "[package]\nname = \"probe\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[lib]\n",
+        )
+        .unwrap();
+        let mut ra = RustAnalyzer::new(dir.path()).unwrap();
+        ra.set_source(super::PROBE.to_owned()).unwrap();
+        let vars = ra.top_level_variables(super::PROBE_FN);
+        let type_of = |name: &str| match &vars[name].type_name {
+            TypeName::Named(t) => t.clone(),
+            _ => panic!("{name} has no named type"),
+        };
+        assert_eq!(type_of("numbers"), "Vec<u64>");
+        assert_eq!(type_of("total"), "u64");
+        assert_eq!(type_of("text"), "String");
+    }
 
     #[test]
     fn lets_that_bind_a_name_need_the_analysis() {
