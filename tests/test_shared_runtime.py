@@ -115,7 +115,14 @@ def test_a_second_kernel_starts_from_the_seed(tmp_path):
             assert cell.status == "ok", cell.error
             assert cell.result == "[1, 2, 3, 4]"
             assert compiled_crates(cell) == [], compiled_crates(cell)
-            assert (cache / "slots" / "1" / "target").is_dir()
+            slot = cache / "slots" / "1"
+            assert (slot / "target").is_dir()
+            # The seed's record of validated `:dep`s came along, and every
+            # `:dep` of the cell was in it: no stand-in manifest was written
+            # for a validation (third_party/README.md, patch 2).
+            validation = slot / "evcxr-validate-dep"
+            assert "parlab-shared\t" in (validation / "validated").read_text()
+            assert not (validation / "Cargo.toml").exists(), (validation / "validated").read_text()
         finally:
             second[1].stop_channels()
             second[0].shutdown_kernel(now=True)
