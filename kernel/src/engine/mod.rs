@@ -73,6 +73,9 @@ impl EvcxrInterpreter {
         let started = std::time::Instant::now();
         let slot = slot::acquire();
         trace_span("slot", started);
+        if slot.is_some() {
+            slot::prepare_next();
+        }
         // The shared library's sources by their real path: cargo keys a path
         // crate's build by it, so a cache reached through a symlink (or a
         // seed made through another path) would rebuild the library (10 s).
