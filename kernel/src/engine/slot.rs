@@ -15,6 +15,9 @@
 //! runtime from scratch (35–38 s, measured). Cargo's artifacts stay fresh in
 //! the copy: their paths are the sources' (the registry, the runtime, the
 //! shared library's directory under `<cache>/shared`), never the slot's.
+//! A running kernel seeds the next cold slot ahead of time
+//! ([`prepare_next`]), so the second notebook's kernel usually finds it
+//! warm and copies nothing.
 
 use std::fs::File;
 use std::os::fd::AsRawFd;
