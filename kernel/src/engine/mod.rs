@@ -73,8 +73,8 @@ impl EvcxrInterpreter {
         let started = std::time::Instant::now();
         let slot = slot::acquire();
         trace_span("slot", started);
-        if slot.is_some() {
-            slot::prepare_next();
+        if let Some(slot) = &slot {
+            slot::prepare_next(&slot.dir);
         }
         // The shared library's sources by their real path: cargo keys a path
         // crate's build by it, so a cache reached through a symlink (or a

@@ -90,44 +90,56 @@ fn try_lock(lock: &File) -> bool {
     unsafe { libc::flock(lock.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) == 0 }
 }
 
-/// Seeds, on a background thread at nice 10, the slot the next kernel
-/// would take, if it is cold, so that a second notebook opened while this
-/// one runs finds its build warm. The copy (1,700 small files, hard links
-/// for the rest) took 0.4 s on a quiet disk and 2–2.7 s while other
-/// kernels built: most of a second kernel's first runtime cell. A slot
-/// stays warm for every later kernel, so this runs once per slot.
-pub(crate) fn prepare_next() {
-    let cache = cache_root();
+/// Seeds, on a background thread, the slot the next kernel would take, if
+/// it is cold and no other kernel runs: a second notebook opened while this
+/// one runs then finds its build warm. The copy (1,700 small files, hard
+/// links for the rest) took 0.4 s on a quiet disk and up to 2.7 s while
+/// other kernels built. With another kernel running, the machine is busy
+/// with it and the copy would compete with its cells (a second kernel that
+/// seeded a third slot during its first cell slowed it by ~1 s, measured);
+/// the rare third kernel copies for itself. A slot stays warm for every
+/// later kernel, so this happens once per slot. Not niced: at nice 10 the
+/// copy, mostly system time, starved behind the kernel's own start-up
+/// builds and the next kernel waited 1.4–1.7 s for it.
+pub(crate) fn prepare_next(own: &Path) {
+    let (cache, own) = (cache_root(), own.to_path_buf());
     let spawned = std::thread::Builder::new().name("slot-seeder".into()).spawn(move || {
-        #[cfg(target_os = "linux")]
-        // SAFETY: plain system calls on this thread's own id.
-        unsafe {
-            let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-            libc::setpriority(libc::PRIO_PROCESS, tid, 10);
-        }
-        prepare_next_in(&cache);
+        prepare_next_in(&cache, &own);
     });
     if let Err(e) = spawned {
         crate::server::log(format!("could not start seeding a spare build slot: {e}"));
     }
 }
 
-/// The first slot no kernel holds: seeded if it is cold, left alone if it
-/// is warm. Returns the slot seeded, if any.
-fn prepare_next_in(cache: &Path) -> Option<PathBuf> {
+/// The slot the next kernel would take, seeded if it is cold, unless
+/// another kernel holds a slot. Returns the slot seeded, if any.
+fn prepare_next_in(cache: &Path, own: &Path) -> Option<PathBuf> {
     let root = cache.join("slots");
-    for n in 0..SLOTS {
-        let dir = root.join(n.to_string());
-        std::fs::create_dir_all(&dir).ok()?;
-        let Ok(lock) = File::create(dir.join(".lock")) else { continue };
-        if !try_lock(&lock) {
+    for entry in std::fs::read_dir(&root).ok()?.flatten() {
+        let dir = entry.path();
+        if dir == own || !dir.join(".lock").is_file() {
             continue;
         }
-        if dir.join("target").exists() {
+        let lock = File::open(dir.join(".lock")).ok()?;
+        if !try_lock(&lock) {
+            return None;
+        }
+    }
+    for n in 0..SLOTS {
+        let dir = root.join(n.to_string());
+        if dir == own {
+            continue;
+        }
+        std::fs::create_dir_all(&dir).ok()?;
+        let lock = File::create(dir.join(".lock")).ok()?;
+        // Taken meanwhile, or warm already: nothing to do.
+        if !try_lock(&lock) || dir.join("target").exists() {
             return None;
         }
         File::create(dir.join(SEEDING)).ok()?;
+        let started = std::time::Instant::now();
         seed(&dir, cache);
+        super::trace_span(&format!("spare slot {n} seeded"), started);
         let _ = std::fs::remove_file(dir.join(SEEDING));
         return Some(dir);
     }
@@ -269,13 +281,26 @@ mod tests {
     #[test]
     fn the_next_kernels_slot_is_seeded_once() {
         let (cache, _held) = cache_with_a_running_kernel("next");
-        assert_eq!(prepare_next_in(&cache), Some(cache.join("slots/1")));
+        let own = cache.join("slots/0");
+        assert_eq!(prepare_next_in(&cache, &own), Some(cache.join("slots/1")));
         assert!(cache.join("slots/1/target/x/debug/deps/foo-1.d").is_file());
         assert!(!cache.join("slots/1").join(SEEDING).exists());
         assert!(!cache.join("slots/0/target").exists(), "a held slot is never touched");
         // Slot 1 is warm now: nothing more to do, and the next kernel takes it.
-        assert_eq!(prepare_next_in(&cache), None);
+        assert_eq!(prepare_next_in(&cache, &own), None);
         assert_eq!(acquire_in(&cache).unwrap().dir, cache.join("slots/1"));
+        let _ = std::fs::remove_dir_all(cache);
+    }
+
+    #[test]
+    fn no_spare_is_seeded_while_another_kernel_runs() {
+        let (cache, _held) = cache_with_a_running_kernel("busy");
+        let other = acquire_in(&cache).unwrap();
+        assert_eq!(other.dir, cache.join("slots/1"));
+        // Slot 1 is that other kernel's (seeded as it started); we are slot 0.
+        assert_eq!(prepare_next_in(&cache, &cache.join("slots/0")), None);
+        assert!(!cache.join("slots/2").exists());
+        drop(other);
         let _ = std::fs::remove_dir_all(cache);
     }
 
