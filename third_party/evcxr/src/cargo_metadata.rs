@@ -92,9 +92,18 @@ fn validation_key(dep: &str, dep_config: &str, config: &Config) -> String {
 
 /// `<path>/Cargo.toml` of a `{ path = "…" }` configuration.
 fn manifest_path_of(dep_config: &str) -> Option<std::path::PathBuf> {
-    let value = toml::from_str::<toml::Value>(&format!("dep = {dep_config}")).ok()?;
-    let path = value.get("dep")?.get("path")?.as_str()?;
+    let table = spec_table(dep_config)?;
+    let path = table.get("path")?.as_str()?;
     Some(std::path::Path::new(path).join("Cargo.toml"))
+}
+
+/// A dependency's configuration as a table, if it is one (`{ … }`, not a
+/// bare version string).
+fn spec_table(dep_config: &str) -> Option<toml::map::Map<String, toml::Value>> {
+    match toml::from_str::<toml::Value>(&format!("dep = {dep_config}")).ok()?.get("dep")? {
+        toml::Value::Table(table) => Some(table.clone()),
+        _ => None,
+    }
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
@@ -104,10 +113,7 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// `dep_config` with a relative `path = "…"` made absolute against `base`
 /// (as cargo reads it from a manifest in `base`).
 fn absolute_path_in(dep_config: &str, base: &std::path::Path) -> String {
-    let Ok(toml::Value::Table(mut table)) =
-        toml::from_str::<toml::Value>(&format!("dep = {dep_config}"))
-            .map(|v| v.get("dep").cloned().unwrap_or(toml::Value::Boolean(false)))
-    else {
+    let Some(mut table) = spec_table(dep_config) else {
         return dep_config.to_owned();
     };
     let Some(toml::Value::String(path)) = table.get("path") else {
